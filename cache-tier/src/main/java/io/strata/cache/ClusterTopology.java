@@ -1,0 +1,106 @@
+package io.strata.cache;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.redis.client.Command;
+import io.vertx.mutiny.redis.client.Redis;
+import io.vertx.mutiny.redis.client.Request;
+import io.vertx.mutiny.redis.client.Response;
+
+/**
+ * Which Redis Cluster master serves which hash slot, so that a batch read sends one pipeline per
+ * node. The cluster client itself follows MOVED and ASK for single commands; this map only groups
+ * requests, and a stale map costs a retry (the client refuses a pipeline whose keys span nodes), not
+ * a wrong answer.
+ */
+final class ClusterTopology {
+
+    private static final int SLOTS = 16384;
+
+    private final Redis redis;
+    private final long refreshNanos;
+    private volatile String[] owners;
+    private volatile long loadedAt;
+
+    ClusterTopology(Redis redis, java.time.Duration refreshInterval) {
+        this.redis = redis;
+        this.refreshNanos = refreshInterval.toNanos();
+    }
+
+    /** Groups positions of {@code keys} by the node that serves them. */
+    Uni<List<List<Integer>>> groupByNode(List<String> keys) {
+        return owners().map(map -> {
+            Map<String, List<Integer>> groups = new LinkedHashMap<>();
+            for (int i = 0; i < keys.size(); i++) {
+                String owner = map[slot(keys.get(i))];
+                groups.computeIfAbsent(owner == null ? "?" : owner, k -> new ArrayList<>()).add(i);
+            }
+            return new ArrayList<>(groups.values());
+        });
+    }
+
+    /** Forgets the slot map, so the next batch reloads it. */
+    void invalidate() {
+        owners = null;
+    }
+
+    private Uni<String[]> owners() {
+        String[] current = owners;
+        if (current != null && System.nanoTime() - loadedAt < refreshNanos) {
+            return Uni.createFrom().item(current);
+        }
+        return redis.send(Request.cmd(Command.CLUSTER).arg("SLOTS")).map(response -> {
+            String[] map = new String[SLOTS];
+            for (Response range : response) {
+                int from = range.get(0).toInteger();
+                int to = range.get(1).toInteger();
+                Response master = range.get(2);
+                String endpoint = master.get(0).toString() + ":" + master.get(1).toInteger();
+                for (int slot = from; slot <= to; slot++) {
+                    map[slot] = endpoint;
+                }
+            }
+            owners = map;
+            loadedAt = System.nanoTime();
+            return map;
+        });
+    }
+
+    /** The Redis Cluster hash slot of a key: CRC16 (XMODEM) of its hash tag, or of the whole key. */
+    static int slot(String key) {
+        byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+        int start = 0;
+        int end = bytes.length;
+        for (int open = 0; open < bytes.length; open++) {
+            if (bytes[open] == '{') {
+                for (int close = open + 1; close < bytes.length; close++) {
+                    if (bytes[close] == '}') {
+                        if (close > open + 1) {
+                            start = open + 1;
+                            end = close;
+                        }
+                        break;
+                    }
+                }
+                break;
+            }
+        }
+        return crc16(bytes, start, end) & (SLOTS - 1);
+    }
+
+    private static int crc16(byte[] bytes, int from, int to) {
+        int crc = 0;
+        for (int i = from; i < to; i++) {
+            crc ^= (bytes[i] & 0xff) << 8;
+            for (int bit = 0; bit < 8; bit++) {
+                crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
+            }
+        }
+        return crc & 0xffff;
+    }
+}

@@ -1,0 +1,140 @@
+package io.strata.cache;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.redis.client.Command;
+import io.vertx.mutiny.redis.client.Redis;
+import io.vertx.mutiny.redis.client.Request;
+import io.vertx.mutiny.redis.client.Response;
+
+/**
+ * The Lua scripts of the cache protocol (see {@link DocumentCache}). Each touches the keys of one
+ * document only, which share a hash slot. They are sent as {@code EVALSHA}; a node that does not
+ * know a script yet answers {@code NOSCRIPT} and gets it once with {@code EVAL}, which also caches
+ * it there.
+ */
+final class Scripts {
+
+    /** Stores version ARGV[v] (and body ARGV[v+2] if given) unless the entry holds a newer version. */
+    private static final String STORE_IF_NOT_OLDER = """
+            local function store(entry, version, ttl, body)
+              local current = redis.call('HGET', entry, 'v')
+              if current and tonumber(current) > tonumber(version) then
+                return -1
+              end
+              redis.call('DEL', entry)
+              if body then
+                redis.call('HSET', entry, 'v', version, 'b', body)
+              else
+                redis.call('HSET', entry, 'v', version)
+              end
+              redis.call('PEXPIRE', entry, ttl)
+              return 1
+            end
+            """;
+
+    /**
+     * Fill after a miss. KEYS: entry, fill token. ARGV: token, version, ttl ms, [body].
+     * Returns 1 stored, 0 token gone (a write or another reader came first), -1 a newer version is cached.
+     */
+    static final Scripts.Script FILL = new Script(STORE_IF_NOT_OLDER + """
+            if redis.call('GET', KEYS[2]) ~= ARGV[1] then
+              return 0
+            end
+            redis.call('DEL', KEYS[2])
+            return store(KEYS[1], ARGV[2], ARGV[3], ARGV[4])
+            """);
+
+    /**
+     * Write-through after a storage commit. KEYS: entry, fill token. ARGV: version, ttl ms, [body]
+     * (no body: a tombstone). Removing the fill token first is what stops a fill that read storage
+     * before this write from landing afterwards. Returns 1 stored, -1 a newer version is cached.
+     */
+    static final Scripts.Script WRITE = new Script(STORE_IF_NOT_OLDER + """
+            redis.call('DEL', KEYS[2])
+            return store(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+            """);
+
+    /**
+     * Batch read of one entry without pulling a large body. KEYS: entry. ARGV: largest body to return.
+     * Returns nil (miss), {version} (negative entry), {version, length} (body larger than the limit)
+     * or {version, length, body}.
+     */
+    static final Scripts.Script PEEK = new Script("""
+            local version = redis.call('HGET', KEYS[1], 'v')
+            if not version then
+              return false
+            end
+            local length = redis.call('HSTRLEN', KEYS[1], 'b')
+            if length == 0 then
+              return {version}
+            end
+            if length > tonumber(ARGV[1]) then
+              return {version, length}
+            end
+            return {version, length, redis.call('HGET', KEYS[1], 'b')}
+            """);
+
+    private Scripts() {
+    }
+
+    /** One script with its SHA-1, run by {@code EVALSHA} with a fallback to {@code EVAL}. */
+    static final class Script {
+        final String source;
+        final String sha;
+
+        Script(String source) {
+            this.source = source;
+            this.sha = sha1(source);
+        }
+
+        Request request(List<String> keys, Object... args) {
+            return build(Command.EVALSHA, sha, keys, args);
+        }
+
+        /** {@code EVALSHA}, or {@code EVAL} with the source for a node that lacks the script. */
+        Request build(boolean withSource, List<String> keys, Object... args) {
+            return withSource ? build(Command.EVAL, source, keys, args) : request(keys, args);
+        }
+
+        Uni<Response> run(Redis redis, List<String> keys, Object... args) {
+            return redis.send(request(keys, args)).onFailure(Script::isNoScript)
+                    .recoverWithUni(() -> redis.send(build(Command.EVAL, source, keys, args)));
+        }
+
+        static boolean isNoScript(Throwable failure) {
+            return failure.getMessage() != null && failure.getMessage().startsWith("NOSCRIPT");
+        }
+
+        private static Request build(Command command, String script, List<String> keys, Object... args) {
+            Request request = Request.cmd(command).arg(script).arg(keys.size());
+            for (String key : keys) {
+                request.arg(key);
+            }
+            for (Object arg : args) {
+                if (arg instanceof byte[] bytes) {
+                    request.arg(io.vertx.mutiny.core.buffer.Buffer.buffer(bytes));
+                } else if (arg instanceof Long number) {
+                    request.arg(number);
+                } else {
+                    request.arg(String.valueOf(arg));
+                }
+            }
+            return request;
+        }
+
+        private static String sha1(String source) {
+            try {
+                return HexFormat.of().formatHex(
+                        MessageDigest.getInstance("SHA-1").digest(source.getBytes(StandardCharsets.UTF_8)));
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}

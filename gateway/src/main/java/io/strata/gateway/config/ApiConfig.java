@@ -1,0 +1,33 @@
+package io.strata.gateway.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Limits of the v1 document API. */
+@ConfigMapping(prefix = "strata.api")
+public interface ApiConfig {
+
+    /** Largest accepted request body, in bytes (a larger one is refused with 413). */
+    @WithDefault("1048576")
+    long maxBodyBytes();
+
+    /** Deepest accepted nesting of arrays and objects in a document. */
+    @WithDefault("128")
+    int maxJsonDepth();
+
+    /** Most ids in one batchGet request. */
+    @WithDefault("1000")
+    int batchMaxIds();
+
+    /** Most document bytes in one batchGet response; further ids are returned as unprocessed. */
+    @WithDefault("16777216")
+    long batchMaxResponseBytes();
+
+    /** Page size of a list request that names none. */
+    @WithDefault("100")
+    int listDefaultLimit();
+
+    /** Largest page size a list request may ask for. */
+    @WithDefault("1000")
+    int listMaxLimit();
+}

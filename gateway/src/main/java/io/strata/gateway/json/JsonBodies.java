@@ -1,0 +1,149 @@
+package io.strata.gateway.json;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.strata.gateway.config.ApiConfig;
+import io.strata.storage.Document;
+
+/**
+ * JSON on the request path. Documents are stored and served as the bytes the client sent: they are
+ * validated with a streaming parser, never re-serialized. Only a merge patch parses and writes a
+ * document, because it has to change it.
+ */
+@ApplicationScoped
+public class JsonBodies {
+
+    private final JsonFactory factory;
+    private final ObjectMapper mapper;
+
+    public JsonBodies(ApiConfig config) {
+        this.factory = JsonFactory.builder()
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .streamReadConstraints(StreamReadConstraints.builder()
+                        .maxNestingDepth(config.maxJsonDepth())
+                        .build())
+                .build();
+        this.mapper = new ObjectMapper(factory);
+    }
+
+    /** Throws {@link InvalidJson} unless {@code body} is exactly one well-formed UTF-8 JSON value. */
+    public void validate(byte[] body) {
+        try (JsonParser parser = factory.createParser(body)) {
+            if (parser.nextToken() == null) {
+                throw new InvalidJson("the body is empty");
+            }
+            parser.skipChildren();
+            if (parser.nextToken() != null) {
+                throw new InvalidJson("unexpected content after the JSON value");
+            }
+        } catch (InvalidJson e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new InvalidJson(describe(e));
+        }
+    }
+
+    /** Parses a request body into a tree (for small control bodies such as batchGet). */
+    public JsonNode parse(byte[] body) {
+        validate(body);
+        try {
+            return mapper.readTree(body);
+        } catch (IOException e) {
+            throw new InvalidJson(describe(e));
+        }
+    }
+
+    /** Applies an RFC 7396 JSON merge patch to a stored document and returns the new document's bytes. */
+    public byte[] mergePatch(byte[] target, JsonNode patch) {
+        try {
+            JsonNode merged = merge(mapper.readTree(target), patch);
+            return mapper.writeValueAsBytes(merged);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static JsonNode merge(JsonNode target, JsonNode patch) {
+        if (!patch.isObject()) {
+            return patch;
+        }
+        ObjectNode result = target != null && target.isObject() ? ((ObjectNode) target).deepCopy()
+                : JsonNodeFactory.instance.objectNode();
+        Iterator<Map.Entry<String, JsonNode>> fields = patch.fields();
+        while (fields.hasNext()) {
+            Map.Entry<String, JsonNode> field = fields.next();
+            if (field.getValue().isNull()) {
+                result.remove(field.getKey());
+            } else {
+                result.set(field.getKey(), merge(result.get(field.getKey()), field.getValue()));
+            }
+        }
+        return result;
+    }
+
+    /** {@code [{"id":…,"version":…,"doc":<stored bytes>},…]} without parsing the stored bodies. */
+    public static void writeItems(ByteArrayOutputStream out, List<Document> documents) {
+        out.write('[');
+        boolean first = true;
+        for (Document document : documents) {
+            if (!first) {
+                out.write(',');
+            }
+            first = false;
+            out.writeBytes("{\"id\":".getBytes());
+            writeString(out, document.id());
+            out.writeBytes((",\"version\":" + document.version() + ",\"doc\":").getBytes());
+            out.writeBytes(document.body());
+            out.write('}');
+        }
+        out.write(']');
+    }
+
+    public static void writeStrings(ByteArrayOutputStream out, List<String> values) {
+        out.write('[');
+        for (int i = 0; i < values.size(); i++) {
+            if (i > 0) {
+                out.write(',');
+            }
+            writeString(out, values.get(i));
+        }
+        out.write(']');
+    }
+
+    public static void writeString(ByteArrayOutputStream out, String value) {
+        out.write('"');
+        out.writeBytes(JsonStringEncoder.getInstance().quoteAsUTF8(value));
+        out.write('"');
+    }
+
+    private static String describe(Exception e) {
+        String message = e.getMessage() == null ? e.toString() : e.getMessage();
+        int location = message.indexOf("\n at [");
+        return "malformed JSON: " + (location > 0 ? message.substring(0, location) : message).replace('\n', ' ');
+    }
+
+    /** The body is not acceptable JSON. */
+    public static final class InvalidJson extends RuntimeException {
+        public InvalidJson(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

@@ -1,0 +1,303 @@
+package io.strata.gateway.rest;
+
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.PATCH;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.headers.Header;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.smallrye.mutiny.Uni;
+import io.strata.cache.CacheStatus;
+import io.strata.cache.CachedLookup;
+import io.strata.cache.DocumentCache;
+import io.strata.gateway.config.ApiConfig;
+import io.strata.gateway.json.JsonBodies;
+import io.strata.storage.Document;
+import io.strata.storage.Lookup;
+import io.strata.storage.Precondition;
+import io.strata.storage.WriteResult;
+
+/** The v1 document API: JSON documents in named collections. */
+@Path("/v1/{collection}")
+@Tag(name = "Documents")
+public class DocumentResource {
+
+    static final String MERGE_PATCH_JSON = "application/merge-patch+json";
+    private static final String PROBLEM = ProblemMappers.PROBLEM_JSON;
+
+    private final DocumentCache cache;
+    private final JsonBodies json;
+    private final ApiConfig config;
+
+    public DocumentResource(DocumentCache cache, JsonBodies json, ApiConfig config) {
+        this.cache = cache;
+        this.json = json;
+        this.config = config;
+    }
+
+    @GET
+    @Path("docs/{id}")
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Read a document", description = "Answers the body byte for byte as it was written.")
+    @APIResponse(responseCode = "200", description = "The document",
+            headers = { @Header(name = "ETag", description = "Strong entity tag: the decimal version in quotes"),
+                    @Header(name = "Cache-Status", description = "RFC 9211: strata; hit | strata; fwd=miss|request|bypass[; stored]") })
+    @APIResponse(responseCode = "304", description = "If-None-Match matched the current version")
+    @APIResponse(responseCode = "404", description = "No such document", content = @Content(mediaType = PROBLEM))
+    @APIResponse(responseCode = "400", description = "Invalid collection name or id", content = @Content(mediaType = PROBLEM))
+    public Uni<Response> get(@PathParam("collection") String collection, @PathParam("id") String id,
+            @Parameter(description = "Entity tags; 304 when one matches") @HeaderParam("If-None-Match") String ifNoneMatch,
+            @Parameter(description = "no-cache: read storage and refresh the cache") @HeaderParam("Cache-Control") String cacheControl) {
+        Names.collection(collection);
+        Names.id(id);
+        return cache.read(collection, id, CacheControl.noCache(cacheControl)).map(read -> answer(read, ifNoneMatch));
+    }
+
+    private static Response answer(CachedLookup read, String ifNoneMatch) {
+        String cacheStatus = cacheStatus(read.status());
+        if (read.lookup() instanceof Lookup.Found found) {
+            Document document = found.document();
+            if (Preconditions.noneMatchHits(ifNoneMatch, document.version())) {
+                return Response.notModified().header("ETag", document.etag()).header("Cache-Status", cacheStatus).build();
+            }
+            return Response.ok(document.body(), MediaType.APPLICATION_JSON_TYPE)
+                    .header("ETag", document.etag()).header("Cache-Status", cacheStatus).build();
+        }
+        return Response.fromResponse(ProblemMappers.toResponse(
+                new Problem(404, "not-found", "Not found", "no such document"))).header("Cache-Status", cacheStatus).build();
+    }
+
+    /** RFC 9211 Cache-Status for the cache named {@code strata}. */
+    static String cacheStatus(CacheStatus status) {
+        if (status.hit()) {
+            return "strata; hit";
+        }
+        String value = "strata; fwd=" + status.forward().name().toLowerCase();
+        return status.stored() ? value + "; stored" : value;
+    }
+
+    @PUT
+    @Path("docs/{id}")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Create or replace a document", description = "The body is any JSON value.")
+    @APIResponse(responseCode = "201", description = "Created", headers = { @Header(name = "ETag"), @Header(name = "Location") })
+    @APIResponse(responseCode = "200", description = "Replaced", headers = @Header(name = "ETag"))
+    @APIResponse(responseCode = "400", description = "Malformed JSON or invalid name", content = @Content(mediaType = PROBLEM))
+    @APIResponse(responseCode = "412", description = "If-Match or If-None-Match failed", content = @Content(mediaType = PROBLEM))
+    @APIResponse(responseCode = "413", description = "Body too large", content = @Content(mediaType = PROBLEM))
+    @APIResponse(responseCode = "415", description = "Not application/json", content = @Content(mediaType = PROBLEM))
+    public Uni<Response> put(@PathParam("collection") String collection, @PathParam("id") String id,
+            @Parameter(description = "Replace only this version") @HeaderParam("If-Match") String ifMatch,
+            @Parameter(description = "*: create only") @HeaderParam("If-None-Match") String ifNoneMatch,
+            byte[] body) {
+        Names.collection(collection);
+        Names.id(id);
+        checkSize(body);
+        validateDocument(body);
+        Precondition precondition = Preconditions.of(ifMatch, ifNoneMatch);
+        return cache.put(collection, id, body, precondition).map(DocumentResource::written);
+    }
+
+    @PATCH
+    @Path("docs/{id}")
+    @Consumes(MERGE_PATCH_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Change a document with a JSON merge patch (RFC 7396)")
+    @APIResponse(responseCode = "200", description = "The patched document", headers = @Header(name = "ETag"))
+    @APIResponse(responseCode = "404", description = "No such document", content = @Content(mediaType = PROBLEM))
+    @APIResponse(responseCode = "412", description = "If-Match failed", content = @Content(mediaType = PROBLEM))
+    @APIResponse(responseCode = "415", description = "Not application/merge-patch+json", content = @Content(mediaType = PROBLEM))
+    public Uni<Response> patch(@PathParam("collection") String collection, @PathParam("id") String id,
+            @HeaderParam("If-Match") String ifMatch, byte[] body) {
+        Names.collection(collection);
+        Names.id(id);
+        checkSize(body);
+        JsonNode patch = parseJson(body);
+        Precondition precondition = Preconditions.of(ifMatch, null);
+        return cache.update(collection, id, precondition, current -> {
+            byte[] next = json.mergePatch(current, patch);
+            checkSize(next);
+            return next;
+        }).map(DocumentResource::written);
+    }
+
+    @DELETE
+    @Path("docs/{id}")
+    @Operation(summary = "Delete a document")
+    @APIResponse(responseCode = "204", description = "Deleted")
+    @APIResponse(responseCode = "404", description = "No such document", content = @Content(mediaType = PROBLEM))
+    @APIResponse(responseCode = "412", description = "If-Match failed", content = @Content(mediaType = PROBLEM))
+    public Uni<Response> delete(@PathParam("collection") String collection, @PathParam("id") String id,
+            @HeaderParam("If-Match") String ifMatch) {
+        Names.collection(collection);
+        Names.id(id);
+        return cache.delete(collection, id, Preconditions.of(ifMatch, null)).map(deleted -> Response.noContent().build());
+    }
+
+    @GET
+    @Path("docs")
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "List documents in byte order of ids",
+            description = "Answers {\"items\":[{\"id\",\"version\",\"doc\"}],\"next\":cursor|null}; read from storage.")
+    @APIResponse(responseCode = "200", description = "A page")
+    @APIResponse(responseCode = "400", description = "Bad limit or cursor", content = @Content(mediaType = PROBLEM))
+    public Uni<Response> list(@PathParam("collection") String collection,
+            @Parameter(description = "Page size, 1 to 1000 (default 100)", schema = @Schema(type = SchemaType.INTEGER)) @QueryParam("limit") String limit,
+            @Parameter(description = "Opaque cursor from a previous page's next") @QueryParam("after") String after) {
+        Names.collection(collection);
+        int pageSize = pageSize(limit);
+        String afterId = after == null ? null : Cursor.decode(after);
+        return cache.list(collection, afterId, pageSize).map(page -> {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            out.writeBytes("{\"items\":".getBytes(StandardCharsets.UTF_8));
+            JsonBodies.writeItems(out, page.documents());
+            out.writeBytes(",\"next\":".getBytes(StandardCharsets.UTF_8));
+            if (page.lastId() == null) {
+                out.writeBytes("null".getBytes(StandardCharsets.UTF_8));
+            } else {
+                JsonBodies.writeString(out, Cursor.encode(page.lastId()));
+            }
+            out.write('}');
+            return Response.ok(out.toByteArray(), MediaType.APPLICATION_JSON_TYPE).build();
+        });
+    }
+
+    @POST
+    @Path("docs:batchGet")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Read many documents through the cache",
+            description = "Body {\"ids\":[...]} (at most 1000). Answers {\"found\":[{\"id\",\"version\",\"doc\"}],"
+                    + "\"missing\":[ids],\"unprocessed\":[ids]}; ids beyond the response size budget are unprocessed.")
+    @APIResponse(responseCode = "200", description = "The documents found, the ids missing and the ids to ask again")
+    @APIResponse(responseCode = "400", description = "Malformed request or too many ids", content = @Content(mediaType = PROBLEM))
+    public Uni<Response> batchGet(@PathParam("collection") String collection, byte[] body) {
+        Names.collection(collection);
+        checkSize(body);
+        List<String> ids = batchIds(parseJson(body));
+        return cache.readMany(collection, ids, config.batchMaxResponseBytes()).map(batch -> {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            out.writeBytes("{\"found\":".getBytes(StandardCharsets.UTF_8));
+            JsonBodies.writeItems(out, batch.found());
+            out.writeBytes(",\"missing\":".getBytes(StandardCharsets.UTF_8));
+            JsonBodies.writeStrings(out, batch.missing());
+            out.writeBytes(",\"unprocessed\":".getBytes(StandardCharsets.UTF_8));
+            JsonBodies.writeStrings(out, batch.unprocessed());
+            out.write('}');
+            return Response.ok(out.toByteArray(), MediaType.APPLICATION_JSON_TYPE).build();
+        });
+    }
+
+    private List<String> batchIds(JsonNode request) {
+        JsonNode ids = request.get("ids");
+        if (!request.isObject() || ids == null || !ids.isArray()) {
+            throw Problem.badRequest("invalid-batch", "the body must be {\"ids\":[...]}");
+        }
+        if (ids.size() > config.batchMaxIds()) {
+            throw Problem.badRequest("too-many-ids", "at most " + config.batchMaxIds() + " ids per request");
+        }
+        List<String> result = new ArrayList<>(ids.size());
+        for (JsonNode id : ids) {
+            if (!id.isTextual()) {
+                throw Problem.badRequest("invalid-batch", "every id must be a string");
+            }
+            result.add(Names.id(id.textValue()));
+        }
+        return result;
+    }
+
+    private int pageSize(String limit) {
+        if (limit == null) {
+            return config.listDefaultLimit();
+        }
+        try {
+            int value = Integer.parseInt(limit);
+            if (value >= 1 && value <= config.listMaxLimit()) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw Problem.badRequest("invalid-limit", "limit must be an integer from 1 to " + config.listMaxLimit());
+    }
+
+    private static Response written(WriteResult write) {
+        Document document = write.document();
+        Response.ResponseBuilder builder = write.created()
+                ? Response.created(URI.create("/v1/" + write.collection() + "/docs/" + write.id()))
+                : Response.ok();
+        return builder.entity(document.body()).type(MediaType.APPLICATION_JSON_TYPE).header("ETag", document.etag()).build();
+    }
+
+    private void checkSize(byte[] body) {
+        if (body != null && body.length > config.maxBodyBytes()) {
+            throw new Problem(413, "too-large", "Content too large",
+                    "the body exceeds the limit of " + config.maxBodyBytes() + " bytes");
+        }
+    }
+
+    private void validateDocument(byte[] body) {
+        try {
+            json.validate(body == null ? new byte[0] : body);
+        } catch (JsonBodies.InvalidJson e) {
+            throw Problem.badRequest("malformed-json", e.getMessage());
+        }
+    }
+
+    private JsonNode parseJson(byte[] body) {
+        try {
+            return json.parse(body == null ? new byte[0] : body);
+        } catch (JsonBodies.InvalidJson e) {
+            throw Problem.badRequest("malformed-json", e.getMessage());
+        }
+    }
+
+    /** List cursors: the last id of the page, base64url-encoded so that clients treat it as opaque. */
+    static final class Cursor {
+        private Cursor() {
+        }
+
+        static String encode(String lastId) {
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(lastId.getBytes(StandardCharsets.UTF_8));
+        }
+
+        static String decode(String cursor) {
+            try {
+                String id = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
+                if (Names.isValidId(id)) {
+                    return id;
+                }
+            } catch (IllegalArgumentException e) {
+                // answered below
+            }
+            throw Problem.badRequest("invalid-cursor", "after must be a cursor from a previous page");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package io.strata.gateway.rest;
+
+import java.net.ConnectException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeoutException;
+
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Response;
+
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+import io.strata.storage.StorageException;
+import io.vertx.core.VertxException;
+
+/**
+ * Every error leaves as {@code application/problem+json} with type, title, status and detail: our
+ * own problems, storage refusals, the framework's routing errors (404, 405, 406, 415) and failures
+ * of the services behind the gateway.
+ */
+public class ProblemMappers {
+
+    private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
+    public static final String PROBLEM_JSON = "application/problem+json";
+
+    @ServerExceptionMapper
+    public Response problem(Problem problem) {
+        return toResponse(problem);
+    }
+
+    @ServerExceptionMapper
+    public Response storage(StorageException e) {
+        return toResponse(switch (e) {
+            case StorageException.PreconditionFailed p -> new Problem(412, "precondition-failed", "Precondition failed",
+                    "the document's current version does not satisfy If-Match or If-None-Match");
+            case StorageException.NotFound n -> new Problem(404, "not-found", "Not found", "no such document");
+            case StorageException.Rejected r -> new Problem(422, "unprocessable", "Unprocessable change", r.getMessage());
+        });
+    }
+
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e) {
+        int status = e.getResponse().getStatus();
+        String title = Response.Status.fromStatusCode(status) != null
+                ? Response.Status.fromStatusCode(status).getReasonPhrase() : "Error";
+        String detail = switch (status) {
+            case 404 -> "no such resource";
+            case 405 -> "method not allowed on this resource";
+            case 406 -> "this resource answers application/json only";
+            case 415 -> "unsupported content type";
+            default -> e.getMessage() == null ? title : e.getMessage();
+        };
+        String type = title.toLowerCase().replace(' ', '-');
+        Response response = toResponse(new Problem(status, type, title, detail));
+        if (status == 405 && e.getResponse().getHeaderString("Allow") != null) {
+            return Response.fromResponse(response).header("Allow", e.getResponse().getHeaderString("Allow")).build();
+        }
+        return response;
+    }
+
+    @ServerExceptionMapper(priority = 10_000)
+    public Response unexpected(Throwable e) {
+        if (isUnavailable(e)) {
+            LOG.warnf("a backing service is unavailable: %s", e.toString());
+            return toResponse(new Problem(503, "unavailable", "Service unavailable",
+                    "storage is unavailable; try again shortly", 1));
+        }
+        LOG.error("unexpected failure", e);
+        return toResponse(new Problem(500, "internal", "Internal error", "an unexpected error occurred"));
+    }
+
+    private static boolean isUnavailable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException || t instanceof TimeoutException
+                    || t instanceof io.vertx.sqlclient.ClosedConnectionException
+                    || t instanceof io.vertx.core.http.ConnectionPoolTooBusyException
+                    || (t instanceof VertxException && t.getMessage() != null
+                            && t.getMessage().toLowerCase().contains("timeout"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public static Response toResponse(Problem problem) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("type", "urn:strata:problem:" + problem.type());
+        body.put("title", problem.title());
+        body.put("status", problem.status());
+        body.put("detail", problem.detail());
+        Response.ResponseBuilder builder = Response.status(problem.status()).type(PROBLEM_JSON).entity(body);
+        if (problem.retryAfterSeconds() != null) {
+            builder.header("Retry-After", problem.retryAfterSeconds());
+        }
+        return builder.build();
+    }
+}

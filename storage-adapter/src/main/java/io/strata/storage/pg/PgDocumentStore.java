@@ -1,0 +1,191 @@
+package io.strata.storage.pg;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.smallrye.mutiny.Uni;
+import io.strata.storage.Document;
+import io.strata.storage.DocumentStore;
+import io.strata.storage.Lookup;
+import io.strata.storage.Page;
+import io.strata.storage.Precondition;
+import io.strata.storage.StorageException;
+import io.strata.storage.WriteResult;
+import io.vertx.mutiny.core.buffer.Buffer;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.RowSet;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Tuple;
+
+/**
+ * The PostgreSQL adapter of the storage port, on the reactive (Vert.x) client and its pool.
+ *
+ * <p>A write locks the document's row ({@code SELECT … FOR UPDATE}) and only then takes the next
+ * version from the sequence, in the same statement that stores it. Taking the version under the row
+ * lock is what makes a document's versions grow in commit order: two writers of one id serialise on
+ * the lock, and the second one draws its version after the first has committed. A document without a
+ * row yet is created by {@code INSERT … ON CONFLICT DO NOTHING}; losing that race to a concurrent
+ * creator means the row now exists, so the write starts over and locks it.
+ */
+@ApplicationScoped
+public class PgDocumentStore implements DocumentStore {
+
+    private static final String READ = "SELECT version, body FROM documents WHERE collection = $1 AND id = $2";
+    private static final String READ_MANY = "SELECT id, version, body FROM documents WHERE collection = $1 AND id = ANY($2)";
+    private static final String LOCK = "SELECT version, body FROM documents WHERE collection = $1 AND id = $2 FOR UPDATE";
+    private static final String INSERT = "INSERT INTO documents (collection, id, version, body) "
+            + "VALUES ($1, $2, nextval('strata_version_seq'), $3) ON CONFLICT DO NOTHING RETURNING version";
+    private static final String REPLACE = "UPDATE documents SET version = nextval('strata_version_seq'), body = $3, "
+            + "updated_at = now() WHERE collection = $1 AND id = $2 RETURNING version";
+    private static final String TOMBSTONE = "UPDATE documents SET version = nextval('strata_version_seq'), body = NULL, "
+            + "updated_at = now() WHERE collection = $1 AND id = $2 RETURNING version";
+    private static final String LIST = "SELECT id, version, body FROM documents WHERE collection = $1 "
+            + "AND body IS NOT NULL AND id > $2 ORDER BY id LIMIT $3";
+
+    /** A lost creation race is retried this many times before giving up (it cannot repeat in practice). */
+    private static final int MAX_CREATE_ATTEMPTS = 3;
+
+    private final Pool pool;
+
+    public PgDocumentStore(Pool pool) {
+        this.pool = pool;
+    }
+
+    @Override
+    public Uni<Lookup> read(String collection, String id) {
+        return pool.preparedQuery(READ).execute(Tuple.of(collection, id)).map(rows -> {
+            if (rows.size() == 0) {
+                return Lookup.absent(collection, id, 0);
+            }
+            return toLookup(collection, id, rows.iterator().next());
+        });
+    }
+
+    @Override
+    public Uni<Map<String, Lookup>> readMany(String collection, List<String> ids) {
+        if (ids.isEmpty()) {
+            return Uni.createFrom().item(Map.of());
+        }
+        return pool.preparedQuery(READ_MANY).execute(Tuple.tuple().addString(collection).addArrayOfString(ids.toArray(String[]::new))).map(rows -> {
+            Map<String, Lookup> found = new HashMap<>();
+            for (Row row : rows) {
+                String id = row.getString("id");
+                found.put(id, toLookup(collection, id, row));
+            }
+            for (String id : ids) {
+                found.putIfAbsent(id, Lookup.absent(collection, id, 0));
+            }
+            return found;
+        });
+    }
+
+    @Override
+    public Uni<WriteResult> put(String collection, String id, byte[] body, Precondition precondition) {
+        return write(collection, id, precondition, current -> body);
+    }
+
+    @Override
+    public Uni<WriteResult> update(String collection, String id, Precondition precondition,
+            UnaryOperator<byte[]> change) {
+        return write(collection, id, precondition, current -> {
+            if (current == null) {
+                throw new StorageException.NotFound();
+            }
+            byte[] next = change.apply(current);
+            if (next == null) {
+                throw new StorageException.Rejected("an update cannot delete");
+            }
+            return next;
+        });
+    }
+
+    @Override
+    public Uni<WriteResult> delete(String collection, String id, Precondition precondition) {
+        return write(collection, id, precondition, current -> {
+            if (current == null) {
+                throw new StorageException.NotFound();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public Uni<Page> list(String collection, String afterId, int limit) {
+        Tuple args = Tuple.of(collection, afterId == null ? "" : afterId, limit + 1);
+        return pool.preparedQuery(LIST).execute(args).map(rows -> {
+            List<Document> documents = new ArrayList<>(Math.min(rows.size(), limit));
+            for (Row row : rows) {
+                if (documents.size() == limit) {
+                    break;
+                }
+                documents.add(new Document(collection, row.getString("id"), row.getLong("version"),
+                        row.getBuffer("body").getBytes()));
+            }
+            String lastId = rows.size() > limit ? documents.get(documents.size() - 1).id() : null;
+            return new Page(documents, lastId);
+        });
+    }
+
+    /** The new body from the current one ({@code null}: absent); returning {@code null} deletes. */
+    @FunctionalInterface
+    private interface Change {
+        byte[] apply(byte[] current);
+    }
+
+    private Uni<WriteResult> write(String collection, String id, Precondition precondition, Change change) {
+        return pool.withTransaction(conn -> writeLocked(conn, collection, id, precondition, change, 1));
+    }
+
+    private Uni<WriteResult> writeLocked(SqlConnection conn, String collection, String id, Precondition precondition,
+            Change change, int attempt) {
+        return conn.preparedQuery(LOCK).execute(Tuple.of(collection, id)).flatMap(rows -> {
+            Row row = rows.size() == 0 ? null : rows.iterator().next();
+            Buffer currentBody = row == null ? null : row.getBuffer("body");
+            Long liveVersion = currentBody == null ? null : row.getLong("version");
+            if (!precondition.allows(liveVersion)) {
+                throw new StorageException.PreconditionFailed();
+            }
+            byte[] next = change.apply(currentBody == null ? null : currentBody.getBytes());
+            boolean created = liveVersion == null;
+            if (row != null) {
+                Uni<RowSet<Row>> stored = next == null
+                        ? conn.preparedQuery(TOMBSTONE).execute(Tuple.of(collection, id))
+                        : conn.preparedQuery(REPLACE).execute(withBody(collection, id, next));
+                return stored.map(updated -> new WriteResult(collection, id, versionOf(updated), next, created));
+            }
+            return conn.preparedQuery(INSERT).execute(withBody(collection, id, next))
+                    .flatMap(inserted -> {
+                        if (inserted.size() == 1) {
+                            return Uni.createFrom().item(new WriteResult(collection, id, versionOf(inserted), next, true));
+                        }
+                        if (attempt >= MAX_CREATE_ATTEMPTS) {
+                            return Uni.createFrom().failure(new IllegalStateException(
+                                    "could not lock or create " + collection + "/" + id));
+                        }
+                        return writeLocked(conn, collection, id, precondition, change, attempt + 1);
+                    });
+        });
+    }
+
+    private static Tuple withBody(String collection, String id, byte[] body) {
+        return Tuple.tuple().addString(collection).addString(id).addBuffer(Buffer.buffer(body));
+    }
+
+    private static long versionOf(RowSet<Row> rows) {
+        return rows.iterator().next().getLong("version");
+    }
+
+    private static Lookup toLookup(String collection, String id, Row row) {
+        Buffer body = row.getBuffer("body");
+        long version = row.getLong("version");
+        return body == null
+                ? Lookup.absent(collection, id, version)
+                : new Lookup.Found(new Document(collection, id, version, body.getBytes()));
+    }
+}
