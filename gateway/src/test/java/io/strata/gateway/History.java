@@ -1,0 +1,91 @@
+package io.strata.gateway;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.stream.Collectors;
+
+/**
+ * A record of concurrent operations on documents, and the checker of Strata's read invariant: once
+ * a write is acknowledged, no read that begins afterwards returns an older state. A 404 is the state
+ * of the latest deletion.
+ *
+ * <p>Versions order the writes of one document. Deletions answer no version, so they are ordered by
+ * real time: a deletion that ended before a write began is older than the write, and one that began
+ * after a write ended is newer. The checker only reports what is certainly a violation.
+ */
+final class History {
+
+    enum Kind { PUT, DELETE, READ }
+
+    /**
+     * One completed operation.
+     *
+     * @param version for PUT the version written; for READ the version returned, or {@link #ABSENT}
+     */
+    record Op(Kind kind, String key, long version, long start, long end) {
+    }
+
+    static final long ABSENT = -1;
+
+    private final Collection<Op> ops = new ConcurrentLinkedQueue<>();
+
+    void record(Kind kind, String key, long version, long start, long end) {
+        ops.add(new Op(kind, key, version, start, end));
+    }
+
+    List<Op> ops() {
+        return List.copyOf(ops);
+    }
+
+    long count(Kind kind) {
+        return ops.stream().filter(op -> op.kind() == kind).count();
+    }
+
+    /** Every read that returned a state older than one acknowledged before the read began. */
+    List<String> violations() {
+        List<String> violations = new ArrayList<>();
+        Map<String, List<Op>> byKey = ops.stream().collect(Collectors.groupingBy(Op::key));
+        for (List<Op> keyOps : byKey.values()) {
+            List<Op> puts = keyOps.stream().filter(op -> op.kind() == Kind.PUT).toList();
+            List<Op> deletes = keyOps.stream().filter(op -> op.kind() == Kind.DELETE).toList();
+            for (Op read : keyOps) {
+                if (read.kind() != Kind.READ) {
+                    continue;
+                }
+                if (read.version() == ABSENT) {
+                    for (Op put : puts) {
+                        boolean acknowledgedBefore = put.end() < read.start();
+                        boolean laterDeletePossible = deletes.stream()
+                                .anyMatch(d -> d.end() > put.start() && d.start() < read.end());
+                        if (acknowledgedBefore && !laterDeletePossible) {
+                            violations.add("404 after acknowledged write " + put + ": " + read);
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                Op source = puts.stream().filter(p -> p.version() == read.version()).findFirst().orElse(null);
+                if (source == null) {
+                    violations.add("read of a version never written: " + read);
+                    continue;
+                }
+                for (Op put : puts) {
+                    if (put.version() > read.version() && put.end() < read.start()) {
+                        violations.add("read of version " + read.version() + " after acknowledged " + put + ": " + read);
+                        break;
+                    }
+                }
+                for (Op delete : deletes) {
+                    if (delete.end() < read.start() && source.end() < delete.start()) {
+                        violations.add("read of deleted version " + read.version() + " after " + delete + ": " + read);
+                        break;
+                    }
+                }
+            }
+        }
+        return violations;
+    }
+}

@@ -1,0 +1,172 @@
+package io.strata.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.Test;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.strata.gateway.History.Kind;
+
+/**
+ * Concurrent readers and writers over few documents, with cache entries evicted at random and
+ * revalidating reads forcing fills: the recorded history must hold no read older than a write
+ * acknowledged before it began, and the Redis pool must carry the concurrency without an error.
+ */
+@QuarkusTest
+class ReadInvariantTest {
+
+    @Inject
+    RedisProbe redis;
+
+    @ConfigProperty(name = "quarkus.http.test-port")
+    int port;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @Test
+    void noReadIsOlderThanAnAcknowledgedWrite() throws Exception {
+        String c = "hist-" + UUID.randomUUID().toString().substring(0, 8);
+        List<String> keys = List.of("k0", "k1", "k2", "k3", "k4", "k5");
+        History history = new History();
+        Map<String, AtomicInteger> unexpected = new ConcurrentHashMap<>();
+        long stopAt = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+        ExecutorService pool = Executors.newFixedThreadPool(14);
+        List<Future<?>> workers = new ArrayList<>();
+        for (int w = 0; w < 4; w++) {
+            workers.add(pool.submit(() -> {
+                while (System.nanoTime() < stopAt) {
+                    String key = keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
+                    if (ThreadLocalRandom.current().nextInt(10) == 0) {
+                        long start = System.nanoTime();
+                        HttpResponse<String> r = send("DELETE", c, key, null, null);
+                        long end = System.nanoTime();
+                        if (r.statusCode() == 204) {
+                            history.record(Kind.DELETE, key, 0, start, end);
+                        } else if (r.statusCode() != 404) {
+                            unexpected.computeIfAbsent("DELETE " + r.statusCode(), k -> new AtomicInteger()).incrementAndGet();
+                        }
+                    } else {
+                        long start = System.nanoTime();
+                        HttpResponse<String> r = send("PUT", c, key, "{\"n\":" + start + "}", null);
+                        long end = System.nanoTime();
+                        if (r.statusCode() == 200 || r.statusCode() == 201) {
+                            history.record(Kind.PUT, key, version(r), start, end);
+                        } else {
+                            unexpected.computeIfAbsent("PUT " + r.statusCode(), k -> new AtomicInteger()).incrementAndGet();
+                        }
+                    }
+                }
+                return null;
+            }));
+        }
+        for (int r = 0; r < 8; r++) {
+            workers.add(pool.submit(() -> {
+                while (System.nanoTime() < stopAt) {
+                    String key = keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
+                    String cacheControl = ThreadLocalRandom.current().nextInt(4) == 0 ? "no-cache" : null;
+                    long start = System.nanoTime();
+                    HttpResponse<String> response = send("GET", c, key, null, cacheControl);
+                    long end = System.nanoTime();
+                    if (response.statusCode() == 200) {
+                        history.record(Kind.READ, key, version(response), start, end);
+                    } else if (response.statusCode() == 404) {
+                        history.record(Kind.READ, key, History.ABSENT, start, end);
+                    } else {
+                        unexpected.computeIfAbsent("GET " + response.statusCode(), k -> new AtomicInteger()).incrementAndGet();
+                    }
+                }
+                return null;
+            }));
+        }
+        workers.add(pool.submit(() -> {
+            while (System.nanoTime() < stopAt) {
+                redis.evict(c, keys.get(ThreadLocalRandom.current().nextInt(keys.size())));
+                Thread.sleep(3);
+            }
+            return null;
+        }));
+        for (Future<?> worker : workers) {
+            worker.get();
+        }
+        pool.shutdown();
+
+        assertEquals(Map.of(), Map.copyOf(unexpected), "every request answered as expected");
+        assertTrue(history.count(Kind.READ) > 300, "enough reads to mean something: " + history.count(Kind.READ));
+        assertTrue(history.count(Kind.PUT) > 100, "enough writes: " + history.count(Kind.PUT));
+        assertTrue(history.count(Kind.DELETE) > 5, "some deletes: " + history.count(Kind.DELETE));
+        List<String> violations = history.violations();
+        assertTrue(violations.isEmpty(), violations.size() + " stale reads, first: "
+                + violations.stream().limit(5).toList());
+    }
+
+    @Test
+    void manyConcurrentClientsGetNoServerError() throws Exception {
+        String c = "conc-" + UUID.randomUUID().toString().substring(0, 8);
+        for (int i = 0; i < 50; i++) {
+            assertEquals(201, send("PUT", c, "d" + i, "{\"i\":" + i + "}", null).statusCode());
+        }
+        int clients = 128;
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
+        List<Future<?>> futures = new ArrayList<>();
+        for (int client = 0; client < clients; client++) {
+            futures.add(pool.submit(() -> {
+                for (int i = 0; i < 40; i++) {
+                    int n = ThreadLocalRandom.current().nextInt(60); // some ids are absent
+                    String cacheControl = i % 5 == 0 ? "no-cache" : null;
+                    int status = send("GET", c, "d" + n, null, cacheControl).statusCode();
+                    statuses.computeIfAbsent(status, k -> new AtomicInteger()).incrementAndGet();
+                }
+                return null;
+            }));
+        }
+        for (Future<?> future : futures) {
+            future.get();
+        }
+        pool.shutdown();
+        assertEquals(List.of(200, 404), statuses.keySet().stream().sorted().toList(), "statuses: " + statuses);
+        assertEquals(clients * 40, statuses.values().stream().mapToInt(AtomicInteger::get).sum());
+    }
+
+    private HttpResponse<String> send(String method, String collection, String id, String body, String cacheControl) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(
+                URI.create("http://localhost:" + port + "/v1/" + collection + "/docs/" + id)).timeout(Duration.ofSeconds(30));
+        if (body != null) {
+            request.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
+        } else {
+            request.method(method, HttpRequest.BodyPublishers.noBody());
+        }
+        if (cacheControl != null) {
+            request.header("Cache-Control", cacheControl);
+        }
+        try {
+            return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (Exception e) {
+            throw new IllegalStateException(method + " " + id + " failed", e);
+        }
+    }
+
+    private static long version(HttpResponse<String> response) {
+        return Long.parseLong(response.headers().firstValue("ETag").orElseThrow().replace("\"", ""));
+    }
+}
