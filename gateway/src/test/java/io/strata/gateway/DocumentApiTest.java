@@ -198,7 +198,7 @@ class DocumentApiTest {
                 request.queryParam("after", cursor);
             }
             Response page = request.get("/v1/{c}/docs", c);
-            page.then().statusCode(200).contentType(JSON);
+            page.then().statusCode(200).contentType(JSON).header("Cache-Status", "strata; fwd=bypass");
             List<String> pageIds = page.jsonPath().getList("items.id");
             List<Integer> versions = page.jsonPath().getList("items.version");
             assertTrue(pageIds.size() <= 3);

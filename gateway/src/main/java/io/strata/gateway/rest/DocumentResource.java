@@ -185,7 +185,9 @@ public class DocumentResource {
                 JsonBodies.writeString(out, Cursor.encode(page.lastId()));
             }
             out.write('}');
-            return Response.ok(out.toByteArray(), MediaType.APPLICATION_JSON_TYPE).build();
+            // pages are read from storage, never from the cache
+            return Response.ok(out.toByteArray(), MediaType.APPLICATION_JSON_TYPE)
+                    .header("Cache-Status", "strata; fwd=bypass").build();
         });
     }
 
