@@ -5,7 +5,7 @@ import java.time.Duration;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
-/** The cache tier's protocol settings. */
+/** The cache tier's protocol and fault-tolerance settings. */
 @ConfigMapping(prefix = "strata.cache")
 public interface CacheConfig {
 
@@ -13,27 +13,94 @@ public interface CacheConfig {
     @WithDefault("strata")
     String keyPrefix();
 
-    /** Time to live of a cached document. */
+    /** How long a cached document is fresh. */
     @WithDefault("1h")
     Duration ttl();
 
-    /** Random extra TTL, as a fraction of the TTL, so that entries filled together do not expire together. */
+    /** Random extra freshness, as a fraction of the TTL, so that entries filled together do not expire together. */
     @WithDefault("0.1")
     double ttlJitter();
 
-    /** Time to live of a negative entry (a document that is absent or deleted). */
+    /** How long a negative entry (a document that is absent or deleted) is fresh. */
     @WithDefault("30s")
     Duration negativeTtl();
 
-    /** Lifetime of a fill token: a fill slower than this is discarded (never stored late). */
+    /**
+     * How long past its freshness an entry may be served while storage fails (RFC 5861
+     * {@code stale-if-error}); a client's own {@code stale-if-error=N} replaces it, up to this bound.
+     */
+    @WithDefault("10m")
+    Duration staleIfError();
+
+    /** How long past its freshness an entry is served at once while one background read refreshes it. */
+    @WithDefault("30s")
+    Duration staleWhileRevalidate();
+
+    /** Lifetime of a fill token, which is also the lease a filling reader holds. */
     @WithDefault("10s")
     Duration fillTokenTtl();
 
-    /** How often invalidations that could not reach Redis after a write are retried. */
+    /** How long a reader waits for another reader's fill (the lease holder's) before it reads storage itself. */
+    @WithDefault("250ms")
+    Duration leaseWait();
+
+    /** How often pending invalidations are retried and the change log is swept. */
     @WithDefault("1s")
     Duration invalidationRetryInterval();
 
-    /** How often the Redis Cluster slot map used to group batch reads per node is refreshed. */
+    /** A change not confirmed after this long is taken for a failed or lost write-through and invalidated. */
+    @WithDefault("5s")
+    Duration unconfirmedChangeAge();
+
+    /** How often the Redis Cluster slot map used to group commands per node is refreshed. */
     @WithDefault("5s")
     Duration topologyRefreshInterval();
+
+    /**
+     * Replicas that must acknowledge a write-through ({@code WAIT}) before the write counts as cached;
+     * 0 disables the wait. With 1, an invalidation survives the failover of its master.
+     */
+    @WithDefault("0")
+    int replicaAcks();
+
+    /** How long a write-through waits for those replica acknowledgements. */
+    @WithDefault("50ms")
+    Duration replicaAckTimeout();
+
+    Redis redis();
+
+    /** Guards around Redis calls (per Redis master). */
+    interface Redis {
+        /** Longest a single Redis command may take before the request goes to storage instead. */
+        @WithDefault("50ms")
+        Duration timeout();
+
+        /** Longest a pipeline of a batch read may take. */
+        @WithDefault("250ms")
+        Duration batchTimeout();
+
+        /** Commands in flight per Redis master. */
+        @WithDefault("1024")
+        int bulkheadLimit();
+
+        /** Commands that may wait for a place per Redis master; beyond that they go to storage. */
+        @WithDefault("1024")
+        int bulkheadQueue();
+
+        /** Calls in the breaker's rolling window. */
+        @WithDefault("20")
+        int breakerRequestVolume();
+
+        /** Share of failed calls that opens a master's breaker. */
+        @WithDefault("0.5")
+        double breakerFailureRatio();
+
+        /** How long an open breaker stays open before a trial call. */
+        @WithDefault("2s")
+        Duration breakerDelay();
+
+        /** Successful trial calls that close the breaker. */
+        @WithDefault("2")
+        int breakerSuccessThreshold();
+    }
 }

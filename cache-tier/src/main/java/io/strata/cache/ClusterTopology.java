@@ -26,6 +26,7 @@ final class ClusterTopology {
     private final long refreshNanos;
     private volatile String[] owners;
     private volatile long loadedAt;
+    private final java.util.concurrent.atomic.AtomicBoolean refreshing = new java.util.concurrent.atomic.AtomicBoolean();
 
     ClusterTopology(Redis redis, java.time.Duration refreshInterval) {
         this.redis = redis;
@@ -42,6 +43,19 @@ final class ClusterTopology {
             }
             return new ArrayList<>(groups.values());
         });
+    }
+
+    /**
+     * The master serving {@code key} by the slot map as last loaded, without waiting ({@code "cluster"}
+     * before the first load). Reloads the map in the background when it is due.
+     */
+    String ownerNow(String key) {
+        String[] current = owners;
+        if ((current == null || System.nanoTime() - loadedAt >= refreshNanos) && refreshing.compareAndSet(false, true)) {
+            owners().subscribe().with(ignored -> refreshing.set(false), failure -> refreshing.set(false));
+        }
+        String owner = current == null ? null : current[slot(key)];
+        return owner == null ? "cluster" : owner;
     }
 
     /** Forgets the slot map, so the next batch reloads it. */

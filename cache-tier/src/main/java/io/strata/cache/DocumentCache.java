@@ -1,10 +1,14 @@
 package io.strata.cache;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.IntFunction;
 import java.util.function.UnaryOperator;
@@ -17,13 +21,16 @@ import org.jboss.logging.Logger;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.mutiny.Uni;
 import io.strata.cache.CacheStatus.Forward;
+import io.strata.storage.ChangeLog;
 import io.strata.storage.Document;
 import io.strata.storage.DocumentStore;
 import io.strata.storage.Lookup;
 import io.strata.storage.Page;
 import io.strata.storage.Precondition;
+import io.strata.storage.StorageUnavailableException;
 import io.strata.storage.WriteResult;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Command;
@@ -33,117 +40,162 @@ import io.vertx.mutiny.redis.client.Response;
 
 /**
  * The cache tier: documents read through a Redis Cluster in front of the storage port, with a
- * versioned protocol that never lets an older version replace a newer one.
+ * versioned protocol that never lets an older version replace a newer one, and that makes Strata
+ * more available than its storage, never less.
  *
  * <h2>Entries</h2>
- * A document's entry is a Redis hash {@code v} (version) and {@code b} (body bytes, exactly as
- * stored). An entry without {@code b} is negative: the document is absent, and {@code v} is the
- * version of its deletion (0 if it never existed). Next to the entry lives the document's fill token.
- * Both keys share the document's hash tag (see {@link CacheKeys}).
+ * A document's entry is a Redis hash: {@code v} (version), {@code f} (fresh until, epoch ms) and
+ * {@code b} (body bytes, exactly as stored). An entry without {@code b} is negative: the document is
+ * absent, and {@code v} is the version of its deletion (0 if it never existed). The key outlives its
+ * freshness by the stale window. Next to the entry lives the document's fill token. Both keys share
+ * the document's hash tag (see {@link CacheKeys}).
  *
  * <h2>Who may write what</h2>
  * <ul>
- * <li>A reader that misses sets a fresh random fill token, then reads storage, then runs
+ * <li>A reader that misses takes the fill token ({@code SET NX}: a lease), reads storage, and runs
  * {@link Scripts#FILL}: the entry is stored only if its token is still there and the cached version
- * is not newer.</li>
- * <li>A writer commits to storage first, then runs {@link Scripts#WRITE}: it deletes the fill token
- * and stores its version unless a newer one is cached. A delete stores a negative entry (tombstone)
- * with the deletion's version.</li>
+ * is not newer. Readers that find the lease taken wait briefly for the holder's fill, then read the
+ * cache; concurrent misses within this instance wait for one load and then read the cache.</li>
+ * <li>A writer commits to storage first (which records the change in the storage change log in the
+ * same transaction), then runs {@link Scripts#WRITE}: it deletes the fill token and stores its
+ * version unless a newer one is cached. A delete stores a negative entry (tombstone).</li>
  * </ul>
  *
  * <h2>Why no older version can win</h2>
- * A fill whose storage read came before a write's commit set its token before that commit, hence
- * before the write's script deleted it; the token is gone (or replaced by another reader's) and the
- * fill is discarded, however long it took. This does not depend on a tombstone surviving in Redis:
- * a fill needs its own token, not the absence of a tombstone. Set-if-not-older additionally orders
- * write-throughs of one document that reach Redis out of order.
+ * A fill whose storage read came before a write's commit took its token before that commit, hence
+ * before the write's script deleted it; the token is gone (or another reader's) and the fill is
+ * discarded, however long it took. This does not depend on a tombstone surviving in Redis.
+ * Set-if-not-older additionally orders write-throughs of one document that reach Redis out of order.
+ * A reader that waited for another's load never takes that load's answer: it reads the cache, whose
+ * entries are never older than a write acknowledged before the read.
  *
- * <p>When Redis cannot be updated after a commit the write still succeeds; the document is marked
- * pending, reads of it here bypass the cache, and its keys are deleted as soon as Redis answers.
+ * <h2>When Redis or storage fail</h2>
+ * Every Redis call runs under a per-master timeout, bulkhead and circuit breaker ({@link RedisGuards});
+ * a failed call sends the request to storage. A write whose write-through fails is still acknowledged:
+ * its change stays unconfirmed in the change log, this instance bypasses the cache for the document,
+ * other instances are told through the change log's announcements, and any instance removes the
+ * document's keys as soon as Redis answers. When storage fails, entries past their freshness are
+ * served within the stale-if-error window.
  */
 @ApplicationScoped
 public class DocumentCache {
 
     private static final Logger LOG = Logger.getLogger(DocumentCache.class);
+    private static final Duration POLL = Duration.ofMillis(10);
 
     private final Redis redis;
     private final DocumentStore store;
+    private final ChangeLog changes;
     private final CacheConfig config;
     private final FillHooks hooks;
     private final Vertx vertx;
     private final CacheKeys keys;
     private final ClusterTopology topology;
+    private final RedisGuards guards;
     private final PendingInvalidations pending = new PendingInvalidations();
+    private final Map<PendingInvalidations.Key, CompletableFuture<Void>> loads = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<ChangeLog.Change> toConfirm = new ConcurrentLinkedQueue<>();
     private final Counter hits;
     private final Counter negativeHits;
+    private final Counter staleHits;
     private final Counter misses;
+    private final Counter bypasses;
     private final Counter fillsStored;
     private final Counter fillsDiscarded;
+    private final Counter coalesced;
+    private final Counter leaseWaits;
     private final Counter writeThroughs;
     private final Counter writeThroughFailures;
-    private final Counter bypasses;
-    private long retryTimer = -1;
+    private long sweepTimer = -1;
+    private long confirmTimer = -1;
 
-    public DocumentCache(Redis redis, DocumentStore store, CacheConfig config, FillHooks hooks, Vertx vertx,
-            MeterRegistry registry) {
+    public DocumentCache(Redis redis, DocumentStore store, ChangeLog changes, CacheConfig config, FillHooks hooks,
+            Vertx vertx, MeterRegistry registry) {
         this.redis = redis;
         this.store = store;
+        this.changes = changes;
         this.config = config;
         this.hooks = hooks;
         this.vertx = vertx;
         this.keys = new CacheKeys(config.keyPrefix());
         this.topology = new ClusterTopology(redis, config.topologyRefreshInterval());
+        this.guards = new RedisGuards(config.redis());
         this.hits = registry.counter("strata.cache.reads", "result", "hit");
         this.negativeHits = registry.counter("strata.cache.reads", "result", "negative_hit");
+        this.staleHits = registry.counter("strata.cache.reads", "result", "stale");
         this.misses = registry.counter("strata.cache.reads", "result", "miss");
         this.bypasses = registry.counter("strata.cache.reads", "result", "bypass");
         this.fillsStored = registry.counter("strata.cache.fills", "result", "stored");
         this.fillsDiscarded = registry.counter("strata.cache.fills", "result", "discarded");
+        this.coalesced = registry.counter("strata.cache.coalesced_loads");
+        this.leaseWaits = registry.counter("strata.cache.lease_waits");
         this.writeThroughs = registry.counter("strata.cache.write_throughs", "result", "ok");
         this.writeThroughFailures = registry.counter("strata.cache.write_throughs", "result", "failed");
         registry.gauge("strata.cache.pending_invalidations", pending, PendingInvalidations::size);
     }
 
     @PostConstruct
-    void startRetries() {
-        retryTimer = vertx.setPeriodic(config.invalidationRetryInterval().toMillis(), tick -> retryInvalidations());
+    void start() {
+        changes.onAnnouncement(change -> pending.add(change.collection(), change.id(), 0));
+        sweepTimer = vertx.setPeriodic(config.invalidationRetryInterval().toMillis(), tick -> sweep());
+        confirmTimer = vertx.setPeriodic(100, tick -> confirmChanges());
     }
 
     @PreDestroy
-    void stopRetries() {
-        if (retryTimer >= 0) {
-            vertx.cancelTimer(retryTimer);
-        }
+    void stop() {
+        vertx.cancelTimer(sweepTimer);
+        vertx.cancelTimer(confirmTimer);
     }
 
     // ---------------------------------------------------------------- reads
 
-    /**
-     * Reads one document through the cache.
-     *
-     * @param revalidate skip the cached entry, read storage and refresh the cache ({@code no-cache})
-     */
-    public Uni<CachedLookup> read(String collection, String id, boolean revalidate) {
+    /** Reads one document through the cache. */
+    public Uni<CachedLookup> read(String collection, String id, ReadOptions options) {
         if (pending.contains(collection, id)) {
             return bypass(collection, id);
         }
-        if (revalidate) {
-            return fill(collection, id, Forward.REQUEST);
+        if (options.revalidate()) {
+            return revalidate(collection, id);
         }
-        String entry = keys.entry(collection, id);
-        return redis.send(Request.cmd(Command.HMGET).arg(entry).arg("v").arg("b"))
+        String entryKey = keys.entry(collection, id);
+        return guards.call(topology.ownerNow(entryKey), () -> redis.send(lookup(entryKey)))
                 .onItemOrFailure().transformToUni((response, failure) -> {
                     if (failure != null) {
-                        LOG.debugf(failure, "cache read failed for %s/%s; reading storage", collection, id);
+                        LOG.debugf("cache read of %s/%s failed (%s); reading storage", collection, id, failure);
                         return bypass(collection, id);
                     }
-                    Lookup cached = decodeEntry(collection, id, response);
-                    if (cached == null) {
+                    Entry entry = Entry.decode(collection, id, response);
+                    if (entry == null) {
                         misses.increment();
-                        return fill(collection, id, Forward.MISS);
+                        return load(collection, id, Forward.MISS);
                     }
-                    (cached instanceof Lookup.Found ? hits : negativeHits).increment();
-                    return Uni.createFrom().item(new CachedLookup(cached, CacheStatus.HIT));
+                    long staleMillis = System.currentTimeMillis() - entry.freshUntil();
+                    if (staleMillis < 0) {
+                        (entry.lookup() instanceof Lookup.Found ? hits : negativeHits).increment();
+                        return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.HIT));
+                    }
+                    return stale(collection, id, entry, Duration.ofMillis(staleMillis), options);
+                });
+    }
+
+    /** An entry past its freshness: served at once while refreshed, or revalidated, or served if storage fails. */
+    private Uni<CachedLookup> stale(String collection, String id, Entry entry, Duration staleBy, ReadOptions options) {
+        if (staleBy.compareTo(config.staleWhileRevalidate()) <= 0) {
+            staleHits.increment();
+            load(collection, id, Forward.STALE).subscribe().with(ignored -> {
+            }, failure -> LOG.debugf("background refresh of %s/%s failed: %s", collection, id, failure));
+            return Uni.createFrom().item(new CachedLookup(entry.lookup(),
+                    CacheStatus.stale(staleBy, "stale-while-revalidate")));
+        }
+        Duration tolerance = options.staleIfError() == null || options.staleIfError().compareTo(config.staleIfError()) > 0
+                ? config.staleIfError() : options.staleIfError();
+        return load(collection, id, Forward.STALE)
+                .onFailure(StorageUnavailableException.class).recoverWithUni(failure -> {
+                    if (staleBy.compareTo(tolerance) > 0) {
+                        return Uni.createFrom().failure(failure);
+                    }
+                    staleHits.increment();
+                    return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.stale(staleBy, "stale-if-error")));
                 });
     }
 
@@ -153,31 +205,119 @@ public class DocumentCache {
                 .map(lookup -> new CachedLookup(lookup, CacheStatus.forwarded(Forward.BYPASS, false)));
     }
 
-    private Uni<CachedLookup> fill(String collection, String id, Forward forward) {
+    /** {@code no-cache}: read storage now and refresh the cache (taking the fill token over from any holder). */
+    private Uni<CachedLookup> revalidate(String collection, String id) {
         String token = newToken();
-        return redis.send(Request.cmd(Command.SET).arg(keys.fillToken(collection, id)).arg(token)
-                        .arg("PX").arg(config.fillTokenTtl().toMillis()))
-                .map(ok -> true)
-                .onFailure().recoverWithItem(false)
-                .flatMap(tokenTaken -> store.read(collection, id).flatMap(lookup -> {
-                    if (!tokenTaken) {
-                        return Uni.createFrom().item(new CachedLookup(lookup, CacheStatus.forwarded(forward, false)));
-                    }
-                    return hooks.runBeforeStore(collection, id)
-                            .flatMap(ignored -> Scripts.FILL.run(redis, fillKeys(collection, id), fillArgs(token, lookup)))
-                            .map(result -> result.toInteger() == 1)
-                            .onFailure().recoverWithItem(false)
-                            .invoke(stored -> (stored ? fillsStored : fillsDiscarded).increment())
-                            .map(stored -> new CachedLookup(lookup, CacheStatus.forwarded(forward, stored)));
-                }));
+        String tokenKey = keys.fillToken(collection, id);
+        return guards.call(topology.ownerNow(tokenKey), () -> redis.send(Request.cmd(Command.SET).arg(tokenKey).arg(token)
+                        .arg("PX").arg(config.fillTokenTtl().toMillis())))
+                .map(ok -> true).onFailure().recoverWithItem(false)
+                .flatMap(taken -> taken ? fill(collection, id, token, Forward.REQUEST)
+                        : storageOnly(collection, id, Forward.REQUEST));
     }
 
     /**
+     * A miss or a stale entry: one load per document at a time in this instance. Readers that arrive
+     * while a load runs wait for it and then read the cache, never the load's own answer (its storage
+     * read may predate a write acknowledged before they arrived).
+     */
+    private Uni<CachedLookup> load(String collection, String id, Forward forward) {
+        PendingInvalidations.Key key = new PendingInvalidations.Key(collection, id);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        CompletableFuture<Void> running = loads.putIfAbsent(key, done);
+        if (running != null) {
+            coalesced.increment();
+            return Uni.createFrom().completionStage(running)
+                    .onItemOrFailure().transformToUni((ignored, failure) -> readAfterWaiting(collection, id, forward));
+        }
+        return leaseAndFill(collection, id, forward, System.nanoTime() + config.leaseWait().toNanos())
+                .onTermination().invoke(() -> {
+                    loads.remove(key, done);
+                    done.complete(null);
+                });
+    }
+
+    private Uni<CachedLookup> readAfterWaiting(String collection, String id, Forward forward) {
+        String entryKey = keys.entry(collection, id);
+        return guards.call(topology.ownerNow(entryKey), () -> redis.send(lookup(entryKey)))
+                .onItemOrFailure().transformToUni((response, failure) -> {
+                    Entry entry = failure == null ? Entry.decode(collection, id, response) : null;
+                    if (entry != null) {
+                        return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.collapsed(forward)));
+                    }
+                    return failure != null ? bypass(collection, id)
+                            : leaseAndFill(collection, id, forward, System.nanoTime() + config.leaseWait().toNanos());
+                });
+    }
+
+    /** Takes the fill lease and fills, or waits for the holder's fill until {@code deadline}. */
+    private Uni<CachedLookup> leaseAndFill(String collection, String id, Forward forward, long deadline) {
+        String token = newToken();
+        String tokenKey = keys.fillToken(collection, id);
+        return guards.call(topology.ownerNow(tokenKey), () -> redis.send(Request.cmd(Command.SET).arg(tokenKey).arg(token)
+                        .arg("NX").arg("PX").arg(config.fillTokenTtl().toMillis())))
+                .onItemOrFailure().transformToUni((response, failure) -> {
+                    if (failure != null) {
+                        return storageOnly(collection, id, forward);
+                    }
+                    if (response == null) {
+                        leaseWaits.increment();
+                        return waitForFill(collection, id, forward, deadline);
+                    }
+                    return fill(collection, id, token, forward);
+                });
+    }
+
+    /** Another reader holds the lease: poll the entry until it appears, the lease is free, or time is up. */
+    private Uni<CachedLookup> waitForFill(String collection, String id, Forward forward, long deadline) {
+        if (System.nanoTime() > deadline) {
+            return storageOnly(collection, id, forward);
+        }
+        String entryKey = keys.entry(collection, id);
+        String tokenKey = keys.fillToken(collection, id);
+        return Uni.createFrom().voidItem().onItem().delayIt().by(POLL)
+                .flatMap(ignored -> guards.call(topology.ownerNow(entryKey),
+                        () -> redis.batch(List.of(lookup(entryKey), Request.cmd(Command.EXISTS).arg(tokenKey)))))
+                .onItemOrFailure().transformToUni((responses, failure) -> {
+                    if (failure != null) {
+                        return storageOnly(collection, id, forward);
+                    }
+                    Entry entry = Entry.decode(collection, id, responses.get(0));
+                    if (entry != null) {
+                        return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.collapsed(forward)));
+                    }
+                    if (responses.get(1).toInteger() == 0) {
+                        return leaseAndFill(collection, id, forward, deadline);
+                    }
+                    return waitForFill(collection, id, forward, deadline);
+                });
+    }
+
+    private Uni<CachedLookup> storageOnly(String collection, String id, Forward forward) {
+        return store.read(collection, id).map(lookup -> new CachedLookup(lookup, CacheStatus.forwarded(forward, false)));
+    }
+
+    /** Holding the token: read storage, then store what was read if the token is still ours. */
+    private Uni<CachedLookup> fill(String collection, String id, String token, Forward forward) {
+        List<String> fillKeys = fillKeys(collection, id);
+        return store.read(collection, id).flatMap(lookup -> hooks.runBeforeStore(collection, id)
+                .flatMap(ignored -> guards.call(topology.ownerNow(fillKeys.get(0)),
+                        () -> Scripts.FILL.run(redis, fillKeys, fillArgs(token, lookup))))
+                .map(result -> result.toInteger() == 1)
+                .onFailure().recoverWithItem(false)
+                .invoke(stored -> (stored ? fillsStored : fillsDiscarded).increment())
+                .map(stored -> new CachedLookup(lookup, CacheStatus.forwarded(forward, stored))));
+    }
+
+    // ---------------------------------------------------------------- batch reads
+
+    /**
      * Reads many documents of one collection: one pipeline per Redis node to look the entries up,
-     * one storage query for the misses, one pipeline per node to fill them. Bodies are collected in
-     * request order until {@code maxBytes}; later documents are returned as unprocessed. A body larger
-     * than its fair share of the budget is not pulled in the first pipeline, so memory stays bounded
-     * by the budget for cached documents.
+     * one storage query for the misses, one pipeline per node to take their fill tokens and one to
+     * fill them. Bodies are collected in request order until {@code maxBytes}; later documents are
+     * returned as unprocessed. A body larger than its fair share of the budget is not pulled in the
+     * first pipeline, so memory stays bounded by the budget for cached documents. Entries past their
+     * freshness are served as they are: the protocol keeps them no older than any acknowledged write.
      */
     public Uni<BatchLookup> readMany(String collection, List<String> requestedIds, long maxBytes) {
         List<String> ids = new ArrayList<>(new LinkedHashSet<>(requestedIds));
@@ -191,7 +331,7 @@ public class DocumentCache {
                         : (withSource -> Scripts.PEEK.build(withSource, List.of(entries.get(i)), inlineLimit)))
                 .onItemOrFailure().transformToUni((responses, failure) -> {
                     if (failure != null) {
-                        LOG.debugf(failure, "batch cache read failed; reading storage");
+                        LOG.debugf("batch cache read failed (%s); reading storage", failure);
                         state.allFromStorage = true;
                     } else {
                         state.peeked(responses);
@@ -224,10 +364,11 @@ public class DocumentCache {
                     continue;
                 }
                 long version = Long.parseLong(r.get(0).toString());
-                if (r.size() == 1) {
+                long length = r.get(1).toLong();
+                if (length == 0) {
                     lookups[i] = Lookup.absent(collection, ids.get(i), version);
                 } else if (r.size() == 2) {
-                    largeLength[i] = r.get(1).toLong();
+                    largeLength[i] = length;
                 } else {
                     lookups[i] = new Lookup.Found(new Document(collection, ids.get(i), version, r.get(2).toBytes()));
                 }
@@ -250,10 +391,9 @@ public class DocumentCache {
             return Uni.createFrom().voidItem();
         }
         String collection = state.collection;
-        boolean fill = !state.allFromStorage;
         String[] tokens = new String[missing.size()];
         List<String> tokenKeys = missing.stream().map(i -> keys.fillToken(collection, state.ids.get(i))).toList();
-        Uni<boolean[]> takeTokens = !fill ? Uni.createFrom().item(new boolean[missing.size()])
+        Uni<boolean[]> takeTokens = state.allFromStorage ? Uni.createFrom().item(new boolean[missing.size()])
                 : pipeline(tokenKeys, m -> {
                     if (pending.contains(collection, state.ids.get(missing.get(m)))) {
                         return null;
@@ -268,8 +408,7 @@ public class DocumentCache {
                     }
                     return taken;
                 }).onFailure().recoverWithItem(() -> new boolean[missing.size()]);
-        return takeTokens.flatMap(taken -> store.readMany(collection,
-                        missing.stream().map(state.ids::get).toList())
+        return takeTokens.flatMap(taken -> store.readMany(collection, missing.stream().map(state.ids::get).toList())
                 .flatMap(found -> {
                     for (int i : missing) {
                         state.lookups[i] = found.get(state.ids.get(i));
@@ -310,18 +449,17 @@ public class DocumentCache {
         }
         Uni<Void> fetched = toFetch.isEmpty() ? Uni.createFrom().voidItem()
                 : pipeline(toFetch.stream().map(i -> keys.entry(state.collection, state.ids.get(i))).toList(),
-                        f -> withSource -> Request.cmd(Command.HMGET)
-                                .arg(keys.entry(state.collection, state.ids.get(toFetch.get(f)))).arg("v").arg("b"))
+                        f -> withSource -> lookup(keys.entry(state.collection, state.ids.get(toFetch.get(f)))))
                         .onFailure().recoverWithItem(List.of())
                         .invoke(responses -> {
                             for (int f = 0; f < toFetch.size(); f++) {
                                 int i = toFetch.get(f);
-                                Lookup lookup = f < responses.size()
-                                        ? decodeEntry(state.collection, state.ids.get(i), responses.get(f)) : null;
-                                if (lookup instanceof Lookup.Found) {
-                                    state.lookups[i] = lookup;
+                                Entry entry = f < responses.size()
+                                        ? Entry.decode(state.collection, state.ids.get(i), responses.get(f)) : null;
+                                if (entry != null && entry.lookup() instanceof Lookup.Found) {
+                                    state.lookups[i] = entry.lookup();
                                 } else {
-                                    // evicted or changed between the two pipelines: let the client ask again
+                                    // evicted or deleted between the two pipelines: let the client ask again
                                     unprocessed[i] = true;
                                 }
                             }
@@ -363,34 +501,81 @@ public class DocumentCache {
     }
 
     private Uni<Void> writeThrough(WriteResult write) {
+        List<String> writeKeys = fillKeys(write.collection(), write.id());
+        long now = System.currentTimeMillis();
         Object[] args = write.deleted()
-                ? new Object[] { write.version(), config.negativeTtl().toMillis() }
-                : new Object[] { write.version(), jitteredTtl(), write.body() };
-        return Scripts.WRITE.run(redis, fillKeys(write.collection(), write.id()), args)
-                .invoke(ignored -> writeThroughs.increment())
-                .replaceWithVoid()
-                .onFailure().recoverWithUni(failure -> {
-                    writeThroughFailures.increment();
-                    pending.add(write.collection(), write.id());
-                    LOG.warnf("cache not updated after write of %s/%s version %d (%s); reads bypass the cache until it is invalidated",
-                            write.collection(), write.id(), write.version(), failure.toString());
-                    return Uni.createFrom().voidItem();
-                });
+                ? new Object[] { write.version(), now + config.negativeTtl().toMillis(), keyTtl(config.negativeTtl().toMillis()) }
+                : writeArgs(write, now);
+        String node = topology.ownerNow(writeKeys.get(0));
+        Uni<Boolean> cached = config.replicaAcks() == 0
+                ? guards.call(node, () -> Scripts.WRITE.run(redis, writeKeys, args)).map(ignored -> true)
+                : guards.pipeline(node, () -> writeAndWait(writeKeys, args, false));
+        ChangeLog.Change change = new ChangeLog.Change(write.collection(), write.id(), write.version());
+        return cached.onItemOrFailure().transformToUni((acknowledged, failure) -> {
+            if (failure == null && acknowledged) {
+                writeThroughs.increment();
+                toConfirm.add(change);
+                return Uni.createFrom().voidItem();
+            }
+            writeThroughFailures.increment();
+            pending.add(write.collection(), write.id(), write.version());
+            LOG.warnf("cache not updated after write of %s/%s version %d (%s); the document bypasses the cache until invalidated",
+                    write.collection(), write.id(), write.version(),
+                    failure == null ? "too few replicas acknowledged" : failure.toString());
+            return changes.announce(write.collection(), write.id())
+                    .onFailure().invoke(f -> LOG.debugf("announcement of %s/%s failed: %s", write.collection(), write.id(), f))
+                    .onFailure().recoverWithNull().replaceWithVoid();
+        });
     }
 
-    private void retryInvalidations() {
-        for (Map.Entry<PendingInvalidations.Key, Long> mark : pending.snapshot().entrySet()) {
+    private Object[] writeArgs(WriteResult write, long now) {
+        long fresh = jitteredTtl();
+        return new Object[] { write.version(), now + fresh, keyTtl(fresh), write.body() };
+    }
+
+    /** The write-through and a {@code WAIT} on the same connection: true when enough replicas acknowledged. */
+    private Uni<Boolean> writeAndWait(List<String> writeKeys, Object[] args, boolean withSource) {
+        Request wait = Request.cmd(Command.WAIT).arg(config.replicaAcks()).arg(config.replicaAckTimeout().toMillis());
+        return redis.batch(List.of(Scripts.WRITE.build(withSource, writeKeys, args), wait))
+                .map(responses -> responses.get(1).toInteger() >= config.replicaAcks())
+                .onFailure(f -> !withSource && Scripts.Script.isNoScript(f))
+                .recoverWithUni(() -> writeAndWait(writeKeys, args, true));
+    }
+
+    // ---------------------------------------------------------------- invalidation
+
+    /** Retries pending invalidations and takes up changes whose write-through nobody confirmed. */
+    private void sweep() {
+        for (Map.Entry<PendingInvalidations.Key, PendingInvalidations.Mark> mark : pending.snapshot().entrySet()) {
             PendingInvalidations.Key key = mark.getKey();
-            redis.send(Request.cmd(Command.DEL).arg(keys.entry(key.collection(), key.id()))
-                            .arg(keys.fillToken(key.collection(), key.id())))
+            String entryKey = keys.entry(key.collection(), key.id());
+            guards.call(topology.ownerNow(entryKey), () -> redis.send(Request.cmd(Command.DEL).arg(entryKey)
+                            .arg(keys.fillToken(key.collection(), key.id()))))
                     .subscribe().with(
                             ok -> {
                                 pending.resolved(key, mark.getValue());
-                                LOG.infof("cache entry of %s/%s invalidated after an earlier Redis failure",
-                                        key.collection(), key.id());
+                                if (mark.getValue().version() > 0) {
+                                    toConfirm.add(new ChangeLog.Change(key.collection(), key.id(), mark.getValue().version()));
+                                }
+                                LOG.infof("cache entry of %s/%s invalidated after a failed write-through", key.collection(), key.id());
                             },
-                            failure -> LOG.debugf("invalidation of %s/%s still pending: %s", key.collection(), key.id(),
-                                    failure.toString()));
+                            failure -> LOG.debugf("invalidation of %s/%s still pending: %s", key.collection(), key.id(), failure));
+        }
+        changes.unconfirmed(config.unconfirmedChangeAge(), 500).subscribe().with(
+                unconfirmed -> unconfirmed.forEach(c -> pending.add(c.collection(), c.id(), c.version())),
+                failure -> LOG.debugf("change log not readable: %s", failure));
+    }
+
+    private void confirmChanges() {
+        List<ChangeLog.Change> batch = new ArrayList<>();
+        ChangeLog.Change change;
+        while (batch.size() < 1000 && (change = toConfirm.poll()) != null) {
+            batch.add(change);
+        }
+        if (!batch.isEmpty()) {
+            // unconfirmed changes are found again by the sweep: a lost confirmation costs one miss
+            changes.confirm(batch).subscribe().with(ok -> {
+            }, failure -> LOG.debugf("confirming %d changes failed: %s", batch.size(), failure));
         }
     }
 
@@ -399,17 +584,34 @@ public class DocumentCache {
         return pending.size();
     }
 
+    /** Circuit-breaker state per Redis master (only masters that have had a state change). */
+    public Map<String, CircuitBreakerState> redisBreakers() {
+        return guards.states();
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    private static Request lookup(String entryKey) {
+        return Request.cmd(Command.HMGET).arg(entryKey).arg("v").arg("b").arg("f");
+    }
 
     private List<String> fillKeys(String collection, String id) {
         return List.of(keys.entry(collection, id), keys.fillToken(collection, id));
     }
 
     private Object[] fillArgs(String token, Lookup lookup) {
+        long now = System.currentTimeMillis();
         if (lookup instanceof Lookup.Found found) {
-            return new Object[] { token, found.version(), jitteredTtl(), found.document().body() };
+            long fresh = jitteredTtl();
+            return new Object[] { token, found.version(), now + fresh, keyTtl(fresh), found.document().body() };
         }
-        return new Object[] { token, lookup.version(), config.negativeTtl().toMillis() };
+        long fresh = config.negativeTtl().toMillis();
+        return new Object[] { token, lookup.version(), now + fresh, keyTtl(fresh) };
+    }
+
+    /** A key lives through its freshness and the stale window after it. */
+    private long keyTtl(long freshMillis) {
+        return freshMillis + Math.max(config.staleIfError().toMillis(), config.staleWhileRevalidate().toMillis());
     }
 
     private long jitteredTtl() {
@@ -422,15 +624,21 @@ public class DocumentCache {
         return Long.toHexString(random.nextLong()) + Long.toHexString(random.nextLong());
     }
 
-    /** An HMGET v b reply: a hit (document or negative entry) or {@code null} for a miss. */
-    private static Lookup decodeEntry(String collection, String id, Response response) {
-        if (response == null || response.size() < 2 || response.get(0) == null) {
-            return null;
+    /** A decoded entry. */
+    private record Entry(Lookup lookup, long freshUntil) {
+
+        /** An HMGET v b f reply: a hit (document or negative entry) or {@code null} for a miss. */
+        static Entry decode(String collection, String id, Response response) {
+            if (response == null || response.size() < 3 || response.get(0) == null) {
+                return null;
+            }
+            long version = Long.parseLong(response.get(0).toString());
+            Response body = response.get(1);
+            long freshUntil = response.get(2) == null ? 0 : Long.parseLong(response.get(2).toString());
+            Lookup lookup = body == null ? Lookup.absent(collection, id, version)
+                    : new Lookup.Found(new Document(collection, id, version, body.toBytes()));
+            return new Entry(lookup, freshUntil);
         }
-        long version = Long.parseLong(response.get(0).toString());
-        Response body = response.get(1);
-        return body == null ? Lookup.absent(collection, id, version)
-                : new Lookup.Found(new Document(collection, id, version, body.toBytes()));
     }
 
     /** Builds a request; {@code withSource} asks for EVAL instead of EVALSHA. */
@@ -441,9 +649,9 @@ public class DocumentCache {
 
     /**
      * Sends one request per key (those for which {@code ops} returns {@code null} are skipped and
-     * answer {@code null}), pipelined: one batch per Redis node. A node that lacks a script gets the
-     * batch again with the script sources; a batch refused because the slot map moved is sent again
-     * request by request (the client follows MOVED for single commands).
+     * answer {@code null}), pipelined: one guarded batch per Redis node. A node that lacks a script
+     * gets the batch again with the script sources; a batch refused because the slot map moved is
+     * sent again request by request (the client follows MOVED for single commands).
      */
     private Uni<List<Response>> pipeline(List<String> keyList, IntFunction<Op> ops) {
         Op[] built = new Op[keyList.size()];
@@ -464,7 +672,8 @@ public class DocumentCache {
             List<Uni<Void>> sends = new ArrayList<>(groups.size());
             for (List<Integer> group : groups) {
                 List<Integer> indexes = group.stream().map(positions::get).toList();
-                sends.add(sendGroup(indexes, built, false).invoke(responses -> {
+                String node = topology.ownerNow(keyList.get(indexes.get(0)));
+                sends.add(guards.pipeline(node, () -> sendGroup(indexes, built, false)).invoke(responses -> {
                     for (int g = 0; g < indexes.size(); g++) {
                         out[indexes.get(g)] = responses.get(g);
                     }

@@ -5,35 +5,41 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Documents whose cache entry could not be updated after an acknowledged write. Until the entry is
- * removed from Redis, reads of these documents on this instance bypass the cache, so the write is
- * never followed by an older read here.
+ * Documents whose cached copy may be older than an acknowledged write: the write-through failed here,
+ * another instance announced that its write-through failed, or the change log holds a change nobody
+ * confirmed. Until this instance has removed the document's keys from Redis, its reads of the
+ * document bypass the cache.
  *
- * <p>Each mark carries a generation: a retry removes only the mark it started from, so a newer
- * failure of the same document that arrives meanwhile stays pending.
+ * <p>Each mark carries a generation: a retry removes only the mark it started from, so a newer mark
+ * of the same document that arrives meanwhile stays pending.
  */
 final class PendingInvalidations {
 
     record Key(String collection, String id) {
     }
 
-    private final Map<Key, Long> pending = new ConcurrentHashMap<>();
+    /** @param version the write's version when known (0 for an announcement), to confirm its change */
+    record Mark(long generation, long version) {
+    }
+
+    private final Map<Key, Mark> pending = new ConcurrentHashMap<>();
     private final AtomicLong generations = new AtomicLong();
 
-    void add(String collection, String id) {
-        pending.put(new Key(collection, id), generations.incrementAndGet());
+    void add(String collection, String id, long version) {
+        pending.merge(new Key(collection, id), new Mark(generations.incrementAndGet(), version),
+                (old, next) -> new Mark(next.generation(), Math.max(old.version(), next.version())));
     }
 
     boolean contains(String collection, String id) {
         return !pending.isEmpty() && pending.containsKey(new Key(collection, id));
     }
 
-    Map<Key, Long> snapshot() {
+    Map<Key, Mark> snapshot() {
         return Map.copyOf(pending);
     }
 
-    void resolved(Key key, long generation) {
-        pending.remove(key, generation);
+    void resolved(Key key, Mark mark) {
+        pending.remove(key, mark);
     }
 
     int size() {

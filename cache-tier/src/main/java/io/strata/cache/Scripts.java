@@ -20,18 +20,22 @@ import io.vertx.mutiny.redis.client.Response;
  */
 final class Scripts {
 
-    /** Stores version ARGV[v] (and body ARGV[v+2] if given) unless the entry holds a newer version. */
+    /**
+     * Stores a version (with its body, if any: none is a negative entry) unless the entry holds a
+     * newer version. {@code fresh} is the epoch millisecond until which the entry is fresh; the key
+     * lives {@code ttl} ms, which includes the stale window.
+     */
     private static final String STORE_IF_NOT_OLDER = """
-            local function store(entry, version, ttl, body)
+            local function store(entry, version, fresh, ttl, body)
               local current = redis.call('HGET', entry, 'v')
               if current and tonumber(current) > tonumber(version) then
                 return -1
               end
               redis.call('DEL', entry)
               if body then
-                redis.call('HSET', entry, 'v', version, 'b', body)
+                redis.call('HSET', entry, 'v', version, 'f', fresh, 'b', body)
               else
-                redis.call('HSET', entry, 'v', version)
+                redis.call('HSET', entry, 'v', version, 'f', fresh)
               end
               redis.call('PEXPIRE', entry, ttl)
               return 1
@@ -39,7 +43,7 @@ final class Scripts {
             """;
 
     /**
-     * Fill after a miss. KEYS: entry, fill token. ARGV: token, version, ttl ms, [body].
+     * Fill after a miss. KEYS: entry, fill token. ARGV: token, version, fresh-until ms, ttl ms, [body].
      * Returns 1 stored, 0 token gone (a write or another reader came first), -1 a newer version is cached.
      */
     static final Scripts.Script FILL = new Script(STORE_IF_NOT_OLDER + """
@@ -47,23 +51,23 @@ final class Scripts {
               return 0
             end
             redis.call('DEL', KEYS[2])
-            return store(KEYS[1], ARGV[2], ARGV[3], ARGV[4])
+            return store(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
             """);
 
     /**
-     * Write-through after a storage commit. KEYS: entry, fill token. ARGV: version, ttl ms, [body]
+     * Write-through after a storage commit. KEYS: entry, fill token. ARGV: version, fresh-until ms, ttl ms, [body]
      * (no body: a tombstone). Removing the fill token first is what stops a fill that read storage
      * before this write from landing afterwards. Returns 1 stored, -1 a newer version is cached.
      */
     static final Scripts.Script WRITE = new Script(STORE_IF_NOT_OLDER + """
             redis.call('DEL', KEYS[2])
-            return store(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+            return store(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
             """);
 
     /**
      * Batch read of one entry without pulling a large body. KEYS: entry. ARGV: largest body to return.
-     * Returns nil (miss), {version} (negative entry), {version, length} (body larger than the limit)
-     * or {version, length, body}.
+     * Returns nil (miss), {version, 0} (negative entry), {version, length} (body larger than the
+     * limit) or {version, length, body}.
      */
     static final Scripts.Script PEEK = new Script("""
             local version = redis.call('HGET', KEYS[1], 'v')
@@ -71,10 +75,7 @@ final class Scripts {
               return false
             end
             local length = redis.call('HSTRLEN', KEYS[1], 'b')
-            if length == 0 then
-              return {version}
-            end
-            if length > tonumber(ARGV[1]) then
+            if length == 0 or length > tonumber(ARGV[1]) then
               return {version, length}
             end
             return {version, length, redis.call('HGET', KEYS[1], 'b')}

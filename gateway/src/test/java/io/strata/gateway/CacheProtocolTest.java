@@ -51,7 +51,10 @@ class CacheProtocolTest {
         Entry entry = redis.entry(c, "w");
         assertEquals(v1, entry.version());
         assertEquals("{\"n\":1}", entry.body());
-        assertTrue(entry.ttlMillis() > 3_500_000 && entry.ttlMillis() <= 3_960_000, "TTL of about 1 h with jitter");
+        long fresh = entry.freshUntil() - System.currentTimeMillis();
+        assertTrue(fresh > 3_500_000 && fresh <= 3_960_000, "fresh for about 1 h with jitter: " + fresh);
+        long staleWindow = entry.ttlMillis() - fresh;
+        assertTrue(staleWindow > 590_000 && staleWindow <= 610_000, "the key outlives freshness by 10 min: " + staleWindow);
         given().get("/v1/{c}/docs/{id}", c, "w").then().statusCode(200).header("Cache-Status", "strata; hit");
         long v2 = put(c, "w", "{\"n\":2}");
         assertEquals(v2, redis.entry(c, "w").version());
@@ -80,7 +83,8 @@ class CacheProtocolTest {
         Entry negative = redis.entry(c, "ghost");
         assertTrue(negative.negative());
         assertEquals(0, negative.version(), "a document that never existed has version 0");
-        assertTrue(negative.ttlMillis() > 0 && negative.ttlMillis() <= 30_000, "negative TTL 30 s");
+        long fresh = negative.freshUntil() - System.currentTimeMillis();
+        assertTrue(fresh > 0 && fresh <= 30_000, "a negative entry is fresh for 30 s: " + fresh);
         given().get("/v1/{c}/docs/{id}", c, "ghost").then().statusCode(404).header("Cache-Status", "strata; hit");
     }
 

@@ -25,7 +25,7 @@ public class RedisProbe {
     }
 
     /** What a cache entry holds. {@code body == null} with a version: a negative entry. */
-    public record Entry(long version, String body, long ttlMillis) {
+    public record Entry(long version, String body, long ttlMillis, long freshUntil) {
         boolean negative() {
             return body == null;
         }
@@ -42,17 +42,24 @@ public class RedisProbe {
     /** The entry, or {@code null} when the document is not cached. */
     public Entry entry(String collection, String id) {
         String key = entryKey(collection, id);
-        Response fields = send(Request.cmd(Command.HMGET).arg(key).arg("v").arg("b"));
+        Response fields = send(Request.cmd(Command.HMGET).arg(key).arg("v").arg("b").arg("f"));
         if (fields.get(0) == null) {
             return null;
         }
         long ttl = send(Request.cmd(Command.PTTL).arg(key)).toLong();
         return new Entry(Long.parseLong(fields.get(0).toString()),
-                fields.get(1) == null ? null : fields.get(1).toString(), ttl);
+                fields.get(1) == null ? null : fields.get(1).toString(), ttl, Long.parseLong(fields.get(2).toString()));
     }
 
     public boolean hasFillToken(String collection, String id) {
         return send(Request.cmd(Command.EXISTS).arg(tokenKey(collection, id))).toInteger() == 1;
+    }
+
+    /** Makes an entry look as if it had been filled {@code age} ago: its freshness ends that much earlier. */
+    public void age(String collection, String id, java.time.Duration age) {
+        Entry entry = entry(collection, id);
+        send(Request.cmd(Command.HSET).arg(entryKey(collection, id)).arg("f")
+                .arg(String.valueOf(entry.freshUntil() - age.toMillis())));
     }
 
     /** Removes a document's entry, as eviction or a Redis restart would. */

@@ -71,12 +71,14 @@ public class DocumentResource {
     @APIResponse(responseCode = "304", description = "If-None-Match matched the current version")
     @APIResponse(responseCode = "404", description = "No such document", content = @Content(mediaType = PROBLEM))
     @APIResponse(responseCode = "400", description = "Invalid collection name or id", content = @Content(mediaType = PROBLEM))
+    @APIResponse(responseCode = "503", description = "Storage unavailable and no usable cached copy", headers = @Header(name = "Retry-After"),
+            content = @Content(mediaType = PROBLEM))
     public Uni<Response> get(@PathParam("collection") String collection, @PathParam("id") String id,
             @Parameter(description = "Entity tags; 304 when one matches") @HeaderParam("If-None-Match") String ifNoneMatch,
-            @Parameter(description = "no-cache: read storage and refresh the cache") @HeaderParam("Cache-Control") String cacheControl) {
+            @Parameter(description = "no-cache: read storage and refresh the cache; stale-if-error=N: accept a copy up to N s past freshness when storage fails") @HeaderParam("Cache-Control") String cacheControl) {
         Names.collection(collection);
         Names.id(id);
-        return cache.read(collection, id, CacheControl.noCache(cacheControl)).map(read -> answer(read, ifNoneMatch));
+        return cache.read(collection, id, CacheControl.readOptions(cacheControl)).map(read -> answer(read, ifNoneMatch));
     }
 
     private static Response answer(CachedLookup read, String ifNoneMatch) {
@@ -93,13 +95,32 @@ public class DocumentResource {
                 new Problem(404, "not-found", "Not found", "no such document"))).header("Cache-Status", cacheStatus).build();
     }
 
-    /** RFC 9211 Cache-Status for the cache named {@code strata}. */
+    /**
+     * RFC 9211 Cache-Status for the cache named {@code strata}: {@code hit} (with {@code ttl} negative
+     * and a {@code detail} when the entry was past its freshness), or {@code fwd=miss|request|stale|bypass}
+     * with {@code stored} when the answer was cached and {@code collapsed} when it came from another
+     * reader's fill.
+     */
     static String cacheStatus(CacheStatus status) {
+        StringBuilder value = new StringBuilder("strata");
         if (status.hit()) {
-            return "strata; hit";
+            value.append("; hit");
+            if (status.staleBy() != null) {
+                value.append("; ttl=-").append(Math.max(1, status.staleBy().toSeconds()));
+            }
+        } else {
+            value.append("; fwd=").append(status.forward().name().toLowerCase());
+            if (status.stored()) {
+                value.append("; stored");
+            }
+            if (status.collapsed()) {
+                value.append("; collapsed");
+            }
         }
-        String value = "strata; fwd=" + status.forward().name().toLowerCase();
-        return status.stored() ? value + "; stored" : value;
+        if (status.detail() != null) {
+            value.append("; detail=").append(status.detail());
+        }
+        return value.toString();
     }
 
     @PUT

@@ -12,6 +12,7 @@ import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import io.strata.storage.StorageException;
+import io.strata.storage.StorageUnavailableException;
 import io.vertx.core.VertxException;
 
 /**
@@ -23,6 +24,8 @@ public class ProblemMappers {
 
     private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
     public static final String PROBLEM_JSON = "application/problem+json";
+    /** Retry-After of a 503: about the time a storage circuit breaker takes to try again. */
+    static final int RETRY_AFTER_SECONDS = 2;
 
     @ServerExceptionMapper
     public Response problem(Problem problem) {
@@ -37,6 +40,13 @@ public class ProblemMappers {
             case StorageException.NotFound n -> new Problem(404, "not-found", "Not found", "no such document");
             case StorageException.Rejected r -> new Problem(422, "unprocessable", "Unprocessable change", r.getMessage());
         });
+    }
+
+    @ServerExceptionMapper
+    public Response unavailable(StorageUnavailableException e) {
+        LOG.debugf("storage unavailable: %s", e.getMessage());
+        return toResponse(new Problem(503, "unavailable", "Service unavailable",
+                "storage is unavailable or overloaded; try again shortly", RETRY_AFTER_SECONDS));
     }
 
     @ServerExceptionMapper
@@ -64,7 +74,7 @@ public class ProblemMappers {
         if (isUnavailable(e)) {
             LOG.warnf("a backing service is unavailable: %s", e.toString());
             return toResponse(new Problem(503, "unavailable", "Service unavailable",
-                    "storage is unavailable; try again shortly", 1));
+                    "storage is unavailable; try again shortly", RETRY_AFTER_SECONDS));
         }
         LOG.error("unexpected failure", e);
         return toResponse(new Problem(500, "internal", "Internal error", "an unexpected error occurred"));

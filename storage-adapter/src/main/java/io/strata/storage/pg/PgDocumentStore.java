@@ -39,12 +39,19 @@ public class PgDocumentStore implements DocumentStore {
     private static final String READ = "SELECT version, body FROM documents WHERE collection = $1 AND id = $2";
     private static final String READ_MANY = "SELECT id, version, body FROM documents WHERE collection = $1 AND id = ANY($2)";
     private static final String LOCK = "SELECT version, body FROM documents WHERE collection = $1 AND id = $2 FOR UPDATE";
-    private static final String INSERT = "INSERT INTO documents (collection, id, version, body) "
-            + "VALUES ($1, $2, nextval('strata_version_seq'), $3) ON CONFLICT DO NOTHING RETURNING version";
-    private static final String REPLACE = "UPDATE documents SET version = nextval('strata_version_seq'), body = $3, "
-            + "updated_at = now() WHERE collection = $1 AND id = $2 RETURNING version";
-    private static final String TOMBSTONE = "UPDATE documents SET version = nextval('strata_version_seq'), body = NULL, "
-            + "updated_at = now() WHERE collection = $1 AND id = $2 RETURNING version";
+    /** Every write also records its change (see {@link PgChangeLog}) in the same statement. */
+    private static final String RECORD_CHANGE = " INSERT INTO document_changes (collection, id, version) "
+            + "SELECT collection, id, version FROM written ON CONFLICT (collection, id) "
+            + "DO UPDATE SET version = EXCLUDED.version, recorded_at = now() RETURNING version";
+    private static final String INSERT = "WITH written AS (INSERT INTO documents (collection, id, version, body) "
+            + "VALUES ($1, $2, nextval('strata_version_seq'), $3) ON CONFLICT DO NOTHING RETURNING collection, id, version)"
+            + RECORD_CHANGE;
+    private static final String REPLACE = "WITH written AS (UPDATE documents SET version = nextval('strata_version_seq'), "
+            + "body = $3, updated_at = now() WHERE collection = $1 AND id = $2 RETURNING collection, id, version)"
+            + RECORD_CHANGE;
+    private static final String TOMBSTONE = "WITH written AS (UPDATE documents SET version = nextval('strata_version_seq'), "
+            + "body = NULL, updated_at = now() WHERE collection = $1 AND id = $2 RETURNING collection, id, version)"
+            + RECORD_CHANGE;
     private static final String LIST = "SELECT id, version, body FROM documents WHERE collection = $1 "
             + "AND body IS NOT NULL AND id > $2 ORDER BY id LIMIT $3";
 
@@ -52,14 +59,16 @@ public class PgDocumentStore implements DocumentStore {
     private static final int MAX_CREATE_ATTEMPTS = 3;
 
     private final Pool pool;
+    private final StorageGuards guards;
 
-    public PgDocumentStore(Pool pool) {
+    public PgDocumentStore(Pool pool, StorageGuards guards) {
         this.pool = pool;
+        this.guards = guards;
     }
 
     @Override
     public Uni<Lookup> read(String collection, String id) {
-        return pool.preparedQuery(READ).execute(Tuple.of(collection, id)).map(rows -> {
+        return guards.read(() -> pool.preparedQuery(READ).execute(Tuple.of(collection, id))).map(rows -> {
             if (rows.size() == 0) {
                 return Lookup.absent(collection, id, 0);
             }
@@ -72,7 +81,8 @@ public class PgDocumentStore implements DocumentStore {
         if (ids.isEmpty()) {
             return Uni.createFrom().item(Map.of());
         }
-        return pool.preparedQuery(READ_MANY).execute(Tuple.tuple().addString(collection).addArrayOfString(ids.toArray(String[]::new))).map(rows -> {
+        Tuple args = Tuple.tuple().addString(collection).addArrayOfString(ids.toArray(String[]::new));
+        return guards.read(() -> pool.preparedQuery(READ_MANY).execute(args)).map(rows -> {
             Map<String, Lookup> found = new HashMap<>();
             for (Row row : rows) {
                 String id = row.getString("id");
@@ -118,7 +128,7 @@ public class PgDocumentStore implements DocumentStore {
     @Override
     public Uni<Page> list(String collection, String afterId, int limit) {
         Tuple args = Tuple.of(collection, afterId == null ? "" : afterId, limit + 1);
-        return pool.preparedQuery(LIST).execute(args).map(rows -> {
+        return guards.read(() -> pool.preparedQuery(LIST).execute(args)).map(rows -> {
             List<Document> documents = new ArrayList<>(Math.min(rows.size(), limit));
             for (Row row : rows) {
                 if (documents.size() == limit) {
@@ -139,7 +149,7 @@ public class PgDocumentStore implements DocumentStore {
     }
 
     private Uni<WriteResult> write(String collection, String id, Precondition precondition, Change change) {
-        return pool.withTransaction(conn -> writeLocked(conn, collection, id, precondition, change, 1));
+        return guards.write(() -> pool.withTransaction(conn -> writeLocked(conn, collection, id, precondition, change, 1)));
     }
 
     private Uni<WriteResult> writeLocked(SqlConnection conn, String collection, String id, Precondition precondition,

@@ -1,0 +1,14 @@
+package io.strata.cache;
+
+import java.time.Duration;
+
+/**
+ * What a client accepts for one read.
+ *
+ * @param revalidate   read storage even when the cache holds a fresh entry ({@code no-cache})
+ * @param staleIfError how far past freshness an entry may be when storage fails; {@code null}: the default
+ */
+public record ReadOptions(boolean revalidate, Duration staleIfError) {
+
+    public static final ReadOptions DEFAULT = new ReadOptions(false, null);
+}

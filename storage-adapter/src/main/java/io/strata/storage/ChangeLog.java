@@ -1,0 +1,31 @@
+package io.strata.storage;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Consumer;
+
+import io.smallrye.mutiny.Uni;
+
+/**
+ * The changes storage committed, for consumers that must act on every one of them. Every write of
+ * a {@link DocumentStore} records its change in the same transaction as the document; the change
+ * stays recorded until a consumer confirms it.
+ */
+public interface ChangeLog {
+
+    /** One committed write: the document's identity and the version it produced. */
+    record Change(String collection, String id, long version) {
+    }
+
+    /** Changes recorded longer ago than {@code olderThan} and not confirmed yet. */
+    Uni<List<Change>> unconfirmed(Duration olderThan, int limit);
+
+    /** Forgets these changes (a newer change of the same document stays recorded). */
+    Uni<Void> confirm(List<Change> changes);
+
+    /** Tells every listener, on every instance, that this document's change needs attention. */
+    Uni<Void> announce(String collection, String id);
+
+    /** Receives announcements made by any instance (including this one). */
+    void onAnnouncement(Consumer<Change> listener);
+}

@@ -1,0 +1,131 @@
+package io.strata.storage.pg;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+import jakarta.annotation.PostConstruct;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+import io.smallrye.mutiny.Uni;
+import io.strata.storage.ChangeLog;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.pgclient.pubsub.PgSubscriber;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import io.vertx.pgclient.PgConnectOptions;
+
+/**
+ * The change log on PostgreSQL: the {@code document_changes} outbox that every write fills in its own
+ * transaction, and {@code LISTEN}/{@code NOTIFY} on the channel {@value #CHANNEL} for announcements,
+ * which PostgreSQL delivers to every listening instance.
+ */
+@ApplicationScoped
+public class PgChangeLog implements ChangeLog {
+
+    static final String CHANNEL = "strata_changes";
+    private static final Logger LOG = Logger.getLogger(PgChangeLog.class);
+
+    private static final String UNCONFIRMED = "SELECT collection, id, version FROM document_changes "
+            + "WHERE recorded_at < now() - make_interval(secs => $1) ORDER BY recorded_at LIMIT $2";
+    private static final String CONFIRM = "DELETE FROM document_changes WHERE collection = $1 AND id = $2 AND version = $3";
+    private static final String ANNOUNCE = "SELECT pg_notify('" + CHANNEL + "', $1)";
+
+    private final Pool pool;
+    private final StorageGuards guards;
+    private final Vertx vertx;
+    private final String url;
+    private final String user;
+    private final String password;
+    private final List<Consumer<Change>> listeners = new CopyOnWriteArrayList<>();
+    private PgSubscriber subscriber;
+
+    public PgChangeLog(Pool pool, StorageGuards guards, Vertx vertx,
+            @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
+            @ConfigProperty(name = "quarkus.datasource.username") String user,
+            @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
+        this.pool = pool;
+        this.guards = guards;
+        this.vertx = vertx;
+        this.url = url;
+        this.user = user;
+        this.password = password;
+    }
+
+    @PostConstruct
+    void listen() {
+        String uri = url.startsWith("vertx-reactive:") ? url.substring("vertx-reactive:".length()) : url;
+        PgConnectOptions options = PgConnectOptions.fromUri(uri).setUser(user);
+        if (!password.isEmpty()) {
+            options.setPassword(password);
+        }
+        subscriber = PgSubscriber.subscriber(vertx, options);
+        // keep trying while PostgreSQL is away; announcements missed meanwhile are found by unconfirmed()
+        subscriber.reconnectPolicy(attempt -> 500L);
+        subscriber.channel(CHANNEL).handler(this::announced);
+        connect();
+    }
+
+    private void connect() {
+        subscriber.connect().subscribe().with(
+                ok -> LOG.debug("listening for change announcements"),
+                failure -> {
+                    LOG.debugf("cannot listen for change announcements yet: %s", failure.toString());
+                    vertx.setTimer(1000, ignored -> connect());
+                });
+    }
+
+    @PreDestroy
+    void stop() {
+        if (subscriber != null) {
+            subscriber.closeAndForget();
+        }
+    }
+
+    private void announced(String payload) {
+        int slash = payload.indexOf('/');
+        if (slash <= 0) {
+            return;
+        }
+        Change change = new Change(payload.substring(0, slash), payload.substring(slash + 1), 0);
+        listeners.forEach(listener -> listener.accept(change));
+    }
+
+    @Override
+    public Uni<List<Change>> unconfirmed(Duration olderThan, int limit) {
+        Tuple args = Tuple.of(olderThan.toMillis() / 1000.0, limit);
+        return guards.read(() -> pool.preparedQuery(UNCONFIRMED).execute(args)).map(rows -> {
+            List<Change> changes = new ArrayList<>(rows.size());
+            for (Row row : rows) {
+                changes.add(new Change(row.getString("collection"), row.getString("id"), row.getLong("version")));
+            }
+            return changes;
+        });
+    }
+
+    @Override
+    public Uni<Void> confirm(List<Change> changes) {
+        if (changes.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<Tuple> batch = changes.stream().map(c -> Tuple.of(c.collection(), c.id(), c.version())).toList();
+        return guards.write(() -> pool.preparedQuery(CONFIRM).executeBatch(batch)).replaceWithVoid();
+    }
+
+    @Override
+    public Uni<Void> announce(String collection, String id) {
+        return guards.write(() -> pool.preparedQuery(ANNOUNCE).execute(Tuple.of(collection + "/" + id))).replaceWithVoid();
+    }
+
+    @Override
+    public void onAnnouncement(Consumer<Change> listener) {
+        listeners.add(listener);
+    }
+}

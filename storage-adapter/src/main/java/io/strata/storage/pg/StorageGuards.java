@@ -1,0 +1,126 @@
+package io.strata.storage.pg;
+
+import java.net.ConnectException;
+import java.time.temporal.ChronoUnit;
+import java.util.function.Supplier;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.util.TypeLiteral;
+
+import org.eclipse.microprofile.faulttolerance.exceptions.FaultToleranceException;
+import org.jboss.logging.Logger;
+
+import io.smallrye.faulttolerance.api.CircuitBreakerState;
+import io.smallrye.faulttolerance.api.Guard;
+import io.smallrye.mutiny.Uni;
+import io.strata.storage.StorageException;
+import io.strata.storage.StorageUnavailableException;
+import io.vertx.core.VertxException;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.ClosedConnectionException;
+
+/**
+ * The fault-tolerance guards around every PostgreSQL call: a timeout, a bulkhead that sheds load
+ * beyond the pool instead of queueing without bound, and one circuit breaker, so that while
+ * PostgreSQL is down calls fail at once instead of waiting for a connect timeout. Reads also retry
+ * once after a connection failure. Failures of these kinds leave as {@link StorageUnavailableException}.
+ */
+@ApplicationScoped
+public class StorageGuards {
+
+    private static final Logger LOG = Logger.getLogger(StorageGuards.class);
+    private static final TypeLiteral<Uni<Object>> UNI = new TypeLiteral<>() {
+    };
+
+    private final Guard guard;
+    private final Guard readRetry;
+    private volatile CircuitBreakerState state = CircuitBreakerState.CLOSED;
+
+    public StorageGuards(StorageConfig config) {
+        // One breaker and one bulkhead for all of PostgreSQL: reads and writes share its pool.
+        this.guard = guard(config, "strata-postgresql");
+        this.readRetry = Guard.create()
+                .withDescription("strata-postgresql-read-retry")
+                .withRetry().maxRetries(config.readRetries()).delay(20, ChronoUnit.MILLIS)
+                .whenException(StorageGuards::isConnectionFailure).done()
+                .build();
+    }
+
+    private Guard guard(StorageConfig config, String name) {
+        return Guard.create()
+                .withDescription(name)
+                .withTimeout().duration(config.timeout().toMillis(), ChronoUnit.MILLIS).done()
+                .withBulkhead().limit(config.bulkhead().limit()).queueSize(config.bulkhead().queue()).done()
+                .withCircuitBreaker()
+                .name(name)
+                .requestVolumeThreshold(config.breaker().requestVolume())
+                .failureRatio(config.breaker().failureRatio())
+                .delay(config.breaker().delay().toMillis(), ChronoUnit.MILLIS)
+                .successThreshold(config.breaker().successThreshold())
+                .when(StorageGuards::isUnavailable)
+                .onStateChange(this::stateChanged)
+                .done()
+                .build();
+    }
+
+    private void stateChanged(CircuitBreakerState next) {
+        state = next;
+        LOG.warnf("PostgreSQL circuit breaker is now %s", next);
+    }
+
+    /** The breaker's state, for health and metrics. */
+    public CircuitBreakerState state() {
+        return state;
+    }
+
+    /** A read: guarded, and retried after a connection failure. */
+    public <T> Uni<T> read(Supplier<Uni<T>> call) {
+        return run(readRetry, () -> run(guard, call));
+    }
+
+    /** A write: guarded, never retried (its outcome is unknown after a failure). */
+    public <T> Uni<T> write(Supplier<Uni<T>> call) {
+        return run(guard, call);
+    }
+
+    @SuppressWarnings({ "unchecked", "rawtypes" })
+    private static <T> Uni<T> run(Guard guard, Supplier<Uni<T>> call) {
+        Uni<Object> guarded = guard.get((Supplier) call, UNI);
+        return ((Uni<T>) guarded).onFailure(StorageGuards::isUnavailable)
+                .transform(failure -> new StorageUnavailableException("storage unavailable: " + failure, failure));
+    }
+
+    /** Whether a failure means "PostgreSQL cannot answer now" rather than a refusal or a bug. */
+    static boolean isUnavailable(Throwable failure) {
+        if (failure instanceof StorageException) {
+            return false;
+        }
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof FaultToleranceException || t instanceof StorageUnavailableException
+                    || isConnectionFailure(t)) {
+                return true;
+            }
+            if (t instanceof PgException pg && pg.getSqlState() != null
+                    && (pg.getSqlState().startsWith("08") || pg.getSqlState().startsWith("57P"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static boolean isConnectionFailure(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException || t instanceof ClosedConnectionException
+                    || t instanceof java.io.IOException) {
+                return true;
+            }
+            if (t instanceof VertxException && t.getMessage() != null) {
+                String message = t.getMessage().toLowerCase();
+                if (message.contains("connection") || message.contains("closed") || message.contains("timeout")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+}
