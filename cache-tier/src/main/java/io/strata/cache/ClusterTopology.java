@@ -58,6 +58,13 @@ final class ClusterTopology {
         return owner == null ? "cluster" : owner;
     }
 
+    /** The masters in the slot map as last loaded. */
+    java.util.Set<String> masters() {
+        String[] current = owners;
+        return current == null ? java.util.Set.of() : java.util.Arrays.stream(current)
+                .filter(java.util.Objects::nonNull).collect(java.util.stream.Collectors.toSet());
+    }
+
     /** Forgets the slot map, so the next batch reloads it. */
     void invalidate() {
         owners = null;

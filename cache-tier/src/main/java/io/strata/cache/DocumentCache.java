@@ -93,6 +93,7 @@ public class DocumentCache {
     private final ClusterTopology topology;
     private final RedisGuards guards;
     private final PendingInvalidations pending = new PendingInvalidations();
+    private final StorageReads storageReads;
     private final Map<PendingInvalidations.Key, CompletableFuture<Void>> loads = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<ChangeLog.Change> toConfirm = new ConcurrentLinkedQueue<>();
     private final Counter hits;
@@ -120,6 +121,7 @@ public class DocumentCache {
         this.keys = new CacheKeys(config.keyPrefix());
         this.topology = new ClusterTopology(redis, config.topologyRefreshInterval());
         this.guards = new RedisGuards(config.redis());
+        this.storageReads = new StorageReads(store);
         this.hits = registry.counter("strata.cache.reads", "result", "hit");
         this.negativeHits = registry.counter("strata.cache.reads", "result", "negative_hit");
         this.staleHits = registry.counter("strata.cache.reads", "result", "stale");
@@ -201,7 +203,7 @@ public class DocumentCache {
 
     private Uni<CachedLookup> bypass(String collection, String id) {
         bypasses.increment();
-        return store.read(collection, id)
+        return storageReads.read(collection, id)
                 .map(lookup -> new CachedLookup(lookup, CacheStatus.forwarded(Forward.BYPASS, false)));
     }
 
@@ -238,29 +240,32 @@ public class DocumentCache {
     }
 
     private Uni<CachedLookup> readAfterWaiting(String collection, String id, Forward forward) {
-        String entryKey = keys.entry(collection, id);
-        return guards.call(topology.ownerNow(entryKey), () -> redis.send(lookup(entryKey)))
-                .onItemOrFailure().transformToUni((response, failure) -> {
-                    Entry entry = failure == null ? Entry.decode(collection, id, response) : null;
-                    if (entry != null) {
-                        return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.collapsed(forward)));
-                    }
-                    return failure != null ? bypass(collection, id)
-                            : leaseAndFill(collection, id, forward, System.nanoTime() + config.leaseWait().toNanos());
-                });
+        return leaseAndFill(collection, id, forward, System.nanoTime() + config.leaseWait().toNanos());
     }
 
-    /** Takes the fill lease and fills, or waits for the holder's fill until {@code deadline}. */
+    /**
+     * Takes the fill lease and fills, or waits for the holder's fill until {@code deadline}. Taking
+     * the lease and looking at the entry are one script, so a reader that missed just before another
+     * reader's fill landed finds the entry instead of reading storage again.
+     */
     private Uni<CachedLookup> leaseAndFill(String collection, String id, Forward forward, long deadline) {
         String token = newToken();
-        String tokenKey = keys.fillToken(collection, id);
-        return guards.call(topology.ownerNow(tokenKey), () -> redis.send(Request.cmd(Command.SET).arg(tokenKey).arg(token)
-                        .arg("NX").arg("PX").arg(config.fillTokenTtl().toMillis())))
+        List<String> leaseKeys = fillKeys(collection, id);
+        return guards.call(topology.ownerNow(leaseKeys.get(0)), () -> Scripts.LEASE.run(redis, leaseKeys, token,
+                        config.fillTokenTtl().toMillis(), System.currentTimeMillis()))
                 .onItemOrFailure().transformToUni((response, failure) -> {
                     if (failure != null) {
                         return storageOnly(collection, id, forward);
                     }
-                    if (response == null) {
+                    int outcome = response.get(0).toInteger();
+                    if (outcome == 2) {
+                        Lookup lookup = response.size() > 3 && response.get(3) != null
+                                ? new Lookup.Found(new Document(collection, id, Long.parseLong(response.get(1).toString()),
+                                        response.get(3).toBytes()))
+                                : Lookup.absent(collection, id, Long.parseLong(response.get(1).toString()));
+                        return Uni.createFrom().item(new CachedLookup(lookup, CacheStatus.collapsed(forward)));
+                    }
+                    if (outcome == 0) {
                         leaseWaits.increment();
                         return waitForFill(collection, id, forward, deadline);
                     }
@@ -283,7 +288,7 @@ public class DocumentCache {
                         return storageOnly(collection, id, forward);
                     }
                     Entry entry = Entry.decode(collection, id, responses.get(0));
-                    if (entry != null) {
+                    if (entry != null && entry.freshUntil() > System.currentTimeMillis()) {
                         return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.collapsed(forward)));
                     }
                     if (responses.get(1).toInteger() == 0) {
@@ -294,7 +299,7 @@ public class DocumentCache {
     }
 
     private Uni<CachedLookup> storageOnly(String collection, String id, Forward forward) {
-        return store.read(collection, id).map(lookup -> new CachedLookup(lookup, CacheStatus.forwarded(forward, false)));
+        return storageReads.read(collection, id).map(lookup -> new CachedLookup(lookup, CacheStatus.forwarded(forward, false)));
     }
 
     /** Holding the token: read storage, then store what was read if the token is still ours. */
@@ -584,9 +589,16 @@ public class DocumentCache {
         return pending.size();
     }
 
-    /** Circuit-breaker state per Redis master (only masters that have had a state change). */
+    /** Circuit-breaker state per current Redis master (only those whose breaker has changed state). */
     public Map<String, CircuitBreakerState> redisBreakers() {
-        return guards.states();
+        java.util.Set<String> masters = topology.masters();
+        Map<String, CircuitBreakerState> states = new java.util.TreeMap<>();
+        guards.states().forEach((name, state) -> {
+            if (masters.contains(name.replace("-pipeline", ""))) {
+                states.put(name, state);
+            }
+        });
+        return states;
     }
 
     // ---------------------------------------------------------------- helpers

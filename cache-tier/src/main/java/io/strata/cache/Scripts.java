@@ -65,6 +65,22 @@ final class Scripts {
             """);
 
     /**
+     * A miss takes the fill lease, unless the document was filled meanwhile. KEYS: entry, fill token.
+     * ARGV: token, lease ms, now (epoch ms). Returns {2, version, fresh-until, body or nil} when a
+     * fresh entry is there, {1} when the lease was taken, {0} when another reader holds it.
+     */
+    static final Scripts.Script LEASE = new Script("""
+            local entry = redis.call('HMGET', KEYS[1], 'v', 'f', 'b')
+            if entry[1] and tonumber(entry[2]) >= tonumber(ARGV[3]) then
+              return {2, entry[1], entry[2], entry[3]}
+            end
+            if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+              return {1}
+            end
+            return {0}
+            """);
+
+    /**
      * Batch read of one entry without pulling a large body. KEYS: entry. ARGV: largest body to return.
      * Returns nil (miss), {version, 0} (negative entry), {version, length} (body larger than the
      * limit) or {version, length, body}.
@@ -109,7 +125,7 @@ final class Scripts {
         }
 
         static boolean isNoScript(Throwable failure) {
-            return failure.getMessage() != null && failure.getMessage().startsWith("NOSCRIPT");
+            return failure.getMessage() != null && failure.getMessage().contains("NOSCRIPT");
         }
 
         private static Request build(Command command, String script, List<String> keys, Object... args) {

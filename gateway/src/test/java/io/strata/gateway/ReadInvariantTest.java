@@ -25,7 +25,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.strata.gateway.History.Kind;
+import io.strata.testing.History;
+import io.strata.testing.History.Kind;
 
 /**
  * Concurrent readers and writers over few documents, with cache entries evicted at random and

@@ -8,6 +8,8 @@ import java.util.function.UnaryOperator;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
 import io.strata.storage.Document;
 import io.strata.storage.DocumentStore;
@@ -60,14 +62,23 @@ public class PgDocumentStore implements DocumentStore {
 
     private final Pool pool;
     private final StorageGuards guards;
+    private final Counter reads;
+    private final Counter batchReads;
+    private final Counter writes;
+    private final Counter lists;
 
-    public PgDocumentStore(Pool pool, StorageGuards guards) {
+    public PgDocumentStore(Pool pool, StorageGuards guards, MeterRegistry registry) {
         this.pool = pool;
         this.guards = guards;
+        this.reads = registry.counter("strata.storage.queries", "operation", "read");
+        this.batchReads = registry.counter("strata.storage.queries", "operation", "read_many");
+        this.writes = registry.counter("strata.storage.queries", "operation", "write");
+        this.lists = registry.counter("strata.storage.queries", "operation", "list");
     }
 
     @Override
     public Uni<Lookup> read(String collection, String id) {
+        reads.increment();
         return guards.read(() -> pool.preparedQuery(READ).execute(Tuple.of(collection, id))).map(rows -> {
             if (rows.size() == 0) {
                 return Lookup.absent(collection, id, 0);
@@ -82,6 +93,7 @@ public class PgDocumentStore implements DocumentStore {
             return Uni.createFrom().item(Map.of());
         }
         Tuple args = Tuple.tuple().addString(collection).addArrayOfString(ids.toArray(String[]::new));
+        batchReads.increment();
         return guards.read(() -> pool.preparedQuery(READ_MANY).execute(args)).map(rows -> {
             Map<String, Lookup> found = new HashMap<>();
             for (Row row : rows) {
@@ -128,6 +140,7 @@ public class PgDocumentStore implements DocumentStore {
     @Override
     public Uni<Page> list(String collection, String afterId, int limit) {
         Tuple args = Tuple.of(collection, afterId == null ? "" : afterId, limit + 1);
+        lists.increment();
         return guards.read(() -> pool.preparedQuery(LIST).execute(args)).map(rows -> {
             List<Document> documents = new ArrayList<>(Math.min(rows.size(), limit));
             for (Row row : rows) {
@@ -149,6 +162,7 @@ public class PgDocumentStore implements DocumentStore {
     }
 
     private Uni<WriteResult> write(String collection, String id, Precondition precondition, Change change) {
+        writes.increment();
         return guards.write(() -> pool.withTransaction(conn -> writeLocked(conn, collection, id, precondition, change, 1)));
     }
 

@@ -7,6 +7,7 @@ import java.util.function.Supplier;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.util.TypeLiteral;
 
+import org.eclipse.microprofile.faulttolerance.exceptions.BulkheadException;
 import org.eclipse.microprofile.faulttolerance.exceptions.FaultToleranceException;
 import org.jboss.logging.Logger;
 
@@ -57,7 +58,8 @@ public class StorageGuards {
                 .failureRatio(config.breaker().failureRatio())
                 .delay(config.breaker().delay().toMillis(), ChronoUnit.MILLIS)
                 .successThreshold(config.breaker().successThreshold())
-                .when(StorageGuards::isUnavailable)
+                // a full bulkhead is our own overload, not PostgreSQL failing: it must not open the breaker
+                .when(failure -> isUnavailable(failure) && !(failure instanceof BulkheadException))
                 .onStateChange(this::stateChanged)
                 .done()
                 .build();

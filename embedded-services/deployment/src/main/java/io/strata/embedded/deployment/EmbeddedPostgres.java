@@ -28,6 +28,7 @@ public final class EmbeddedPostgres implements Startable {
     private Path dataDir;
     private Path installDir;
     private int port;
+    private boolean shutdownHookAdded;
 
     public EmbeddedPostgres(Duration startupTimeout) {
         this.startupTimeout = startupTimeout;
@@ -57,7 +58,17 @@ public final class EmbeddedPostgres implements Startable {
             throw new UncheckedIOException(e);
         }
         port = LocalProcesses.freePort(0, 60000);
+        startServer();
+    }
+
+    /** Starts the server on the existing data directory and port (after {@link #stopServer()}). */
+    public synchronized void startServer() {
         Path log = dataDir.resolve("server.log");
+        try {
+            Files.deleteIfExists(log);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         List<String> command = new ArrayList<>(List.of(bin("postgres"), "-D", dataDir.toString(),
                 "-p", String.valueOf(port), "-h", "127.0.0.1",
                 "-c", "unix_socket_directories=",
@@ -71,7 +82,10 @@ public final class EmbeddedPostgres implements Startable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(this::close, "strata-embedded-postgres-stop"));
+        if (!shutdownHookAdded) {
+            shutdownHookAdded = true;
+            Runtime.getRuntime().addShutdownHook(new Thread(this::close, "strata-embedded-postgres-stop"));
+        }
         LocalProcesses.await("PostgreSQL on port " + port, startupTimeout, () -> {
             if (!process.isAlive()) {
                 throw new IllegalStateException("PostgreSQL exited: " + readQuietly(log));

@@ -30,6 +30,8 @@ public final class EmbeddedRedisCluster implements Startable {
     private final int replicasPerMaster;
     private final int nodeTimeoutMillis;
     private final List<Node> nodes = new ArrayList<>();
+    private java.util.function.IntUnaryOperator announcedPort = port -> port;
+    private String binary;
     private Path dir;
 
     /** One redis-server process. */
@@ -71,21 +73,40 @@ public final class EmbeddedRedisCluster implements Startable {
         this.nodeTimeoutMillis = nodeTimeoutMillis;
     }
 
+    /**
+     * Makes each node announce another client port than its own (for a proxy in front of it, which
+     * then carries all client traffic): {@code announce} maps a node's port to the announced one.
+     * Call before {@link #start()}.
+     */
+    public EmbeddedRedisCluster announcing(java.util.function.IntUnaryOperator announce) {
+        this.announcedPort = announce;
+        return this;
+    }
+
     @Override
     public synchronized void start() {
         if (!nodes.isEmpty()) {
             return;
         }
-        String binary = serverBinary();
+        binary = serverBinary();
         dir = LocalProcesses.workRoot().resolve("redis-" + UUID.randomUUID());
         int total = masters * (1 + replicasPerMaster);
+        List<Integer> ports = new ArrayList<>();
         for (int i = 0; i < total; i++) {
-            int port = LocalProcesses.freePort(10000, 55000);
+            ports.add(LocalProcesses.freePort(10000, 55000));
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(this::close, "strata-embedded-redis-stop"));
+        form(ports);
+    }
+
+    /** Starts one server per port and assembles them into a cluster. */
+    private void form(List<Integer> ports) {
+        for (int i = 0; i < ports.size(); i++) {
+            int port = ports.get(i);
             Node node = new Node(port, i < masters, dir.resolve(String.valueOf(port)));
             nodes.add(node);
             startProcess(binary, node);
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(this::close, "strata-embedded-redis-stop"));
         for (Node node : nodes) {
             LocalProcesses.await("redis-server on port " + node.port, Duration.ofSeconds(20),
                     () -> Resp.ping(HOST, node.port));
@@ -109,7 +130,10 @@ public final class EmbeddedRedisCluster implements Startable {
                     "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                     "--cluster-node-timeout", String.valueOf(nodeTimeoutMillis),
                     "--save", "", "--appendonly", "no", "--dir", node.dir.toString(),
-                    "--protected-mode", "no", "--logfile", node.dir.resolve("redis.log").toString())
+                    "--protected-mode", "no", "--logfile", node.dir.resolve("redis.log").toString(),
+                    "--cluster-announce-ip", HOST,
+                    "--cluster-announce-port", String.valueOf(announcedPort.applyAsInt(node.port)),
+                    "--cluster-announce-bus-port", String.valueOf(node.port + 10000))
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .start();
@@ -203,6 +227,58 @@ public final class EmbeddedRedisCluster implements Startable {
 
     public List<Node> nodes() {
         return List.copyOf(nodes);
+    }
+
+    /** The master nodes now (after failovers, not necessarily those started as masters). */
+    public List<Node> currentMasters() {
+        List<Node> current = new ArrayList<>();
+        for (Node node : nodes) {
+            if (!node.alive()) {
+                continue;
+            }
+            try (Resp resp = new Resp(HOST, node.port)) {
+                String info = (String) resp.call("INFO", "replication");
+                if (info.contains("role:master")) {
+                    current.add(node);
+                }
+            } catch (RuntimeException e) {
+                // not answering: not counted
+            }
+        }
+        return current;
+    }
+
+    /** Waits until every live node reports {@code cluster_state:ok}. */
+    public void awaitHealthy(Duration timeout) {
+        LocalProcesses.await("Redis Cluster state ok", timeout, () -> nodes.stream().filter(Node::alive).allMatch(node -> {
+            try (Resp resp = new Resp(HOST, node.port)) {
+                return ((String) resp.call("CLUSTER", "INFO")).contains("cluster_state:ok");
+            } catch (RuntimeException e) {
+                return false;
+            }
+        }));
+    }
+
+    /** Starts a killed node again with its cluster state; it rejoins (a former master as a replica). */
+    public synchronized void restart(Node node) {
+        startProcess(binary, node);
+        LocalProcesses.await("redis-server on port " + node.port, Duration.ofSeconds(20), () -> Resp.ping(HOST, node.port));
+    }
+
+    /** Kills every node, then forms a new, empty cluster on the same ports (Redis lost everything). */
+    public synchronized void restartEmpty() {
+        List<Integer> ports = nodes.stream().map(n -> n.port).toList();
+        for (Node node : nodes) {
+            LocalProcesses.stop(node.process, Duration.ofSeconds(5));
+            LocalProcesses.deleteRecursively(node.dir);
+        }
+        nodes.clear();
+        form(ports);
+    }
+
+    /** Stops every node (SIGKILL) without starting them again. */
+    public synchronized void killAll() {
+        nodes.forEach(this::kill);
     }
 
     /** Kills one node at once (SIGKILL), as a crash would. */

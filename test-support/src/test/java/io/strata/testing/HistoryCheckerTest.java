@@ -1,11 +1,11 @@
-package io.strata.gateway;
+package io.strata.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-import io.strata.gateway.History.Kind;
+import io.strata.testing.History.Kind;
 
 /** The checker itself: it accepts what the invariant allows and catches what it forbids. */
 class HistoryCheckerTest {

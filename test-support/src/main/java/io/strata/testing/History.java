@@ -1,4 +1,4 @@
-package io.strata.gateway;
+package io.strata.testing;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -16,36 +16,36 @@ import java.util.stream.Collectors;
  * real time: a deletion that ended before a write began is older than the write, and one that began
  * after a write ended is newer. The checker only reports what is certainly a violation.
  */
-final class History {
+public final class History {
 
-    enum Kind { PUT, DELETE, READ }
+    public enum Kind { PUT, DELETE, READ }
 
     /**
      * One completed operation.
      *
      * @param version for PUT the version written; for READ the version returned, or {@link #ABSENT}
      */
-    record Op(Kind kind, String key, long version, long start, long end) {
+    public record Op(Kind kind, String key, long version, long start, long end) {
     }
 
-    static final long ABSENT = -1;
+    public static final long ABSENT = -1;
 
     private final Collection<Op> ops = new ConcurrentLinkedQueue<>();
 
-    void record(Kind kind, String key, long version, long start, long end) {
+    public void record(Kind kind, String key, long version, long start, long end) {
         ops.add(new Op(kind, key, version, start, end));
     }
 
-    List<Op> ops() {
+    public List<Op> ops() {
         return List.copyOf(ops);
     }
 
-    long count(Kind kind) {
+    public long count(Kind kind) {
         return ops.stream().filter(op -> op.kind() == kind).count();
     }
 
     /** Every read that returned a state older than one acknowledged before the read began. */
-    List<String> violations() {
+    public List<String> violations() {
         List<String> violations = new ArrayList<>();
         Map<String, List<Op>> byKey = ops.stream().collect(Collectors.groupingBy(Op::key));
         for (List<Op> keyOps : byKey.values()) {

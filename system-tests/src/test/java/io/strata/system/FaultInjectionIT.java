@@ -1,0 +1,398 @@
+package io.strata.system;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import io.strata.embedded.deployment.EmbeddedPostgres;
+import io.strata.embedded.deployment.EmbeddedRedisCluster;
+import io.strata.testing.History;
+
+/**
+ * Faults injected into real processes: two packaged gateways, a Redis Cluster of 3 masters with a
+ * replica each (every client connection goes through a {@link TcpProxy}), and PostgreSQL. During
+ * each fault, concurrent readers and writers record a history; the scenario fails on any read older
+ * than a write acknowledged before it began, on any acknowledged write missing from PostgreSQL, and
+ * on any error a client should never see. The table of results is printed and written to
+ * {@code target/fault-injection.md}.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FaultInjectionIT {
+
+    private static final Duration RUN = Duration.ofSeconds(8);
+    private static final Duration FAULT_AT = Duration.ofMillis(1500);
+    private static final Duration FAULT_FOR = Duration.ofSeconds(5);
+
+    private final Map<Integer, TcpProxy> proxies = new HashMap<>();
+    private final List<GatewayProcess> gateways = new ArrayList<>();
+    private final List<String> table = new ArrayList<>();
+    private EmbeddedPostgres postgres;
+    private EmbeddedRedisCluster redis;
+    private Path reportDir;
+
+    @BeforeAll
+    void start() throws Exception {
+        reportDir = Path.of(System.getProperty("strata.report.dir", "target"));
+        Files.createDirectories(reportDir);
+        postgres = new EmbeddedPostgres(Duration.ofSeconds(60));
+        postgres.start();
+        redis = new EmbeddedRedisCluster(3, 1, 2000).announcing(port -> {
+            try {
+                TcpProxy proxy = new TcpProxy(port);
+                proxies.put(port, proxy);
+                return proxy.port();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        redis.start();
+        String hosts = proxies.values().stream().map(p -> "redis://127.0.0.1:" + p.port()).collect(Collectors.joining(","));
+        Map<String, String> env = new HashMap<>();
+        env.put("QUARKUS_REDIS_HOSTS", hosts);
+        env.put("QUARKUS_DATASOURCE_REACTIVE_URL", postgres.reactiveUrl());
+        env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
+        env.put("QUARKUS_DATASOURCE_USERNAME", EmbeddedPostgres.USER);
+        env.put("QUARKUS_DATASOURCE_PASSWORD", EmbeddedPostgres.PASSWORD);
+        // every write-through waits for a replica, so an invalidation survives its master's failover
+        env.put("STRATA_CACHE_REPLICA_ACKS", "1");
+        // short freshness, so that copies served during a PostgreSQL outage are past it (stale-if-error)
+        env.put("STRATA_CACHE_TTL", "2s");
+        env.put("STRATA_CACHE_STALE_WHILE_REVALIDATE", "0s");
+        env.put("STRATA_CACHE_TOPOLOGY_REFRESH_INTERVAL", "1s");
+        env.put("STRATA_STORAGE_BREAKER_DELAY", "2s");
+        // Two gateways, seven Redis servers, PostgreSQL and the load generator share 2 cores here: a
+        // Redis timeout of tens of milliseconds would mostly measure CPU queueing, so the suite uses a
+        // wider one and injects latency well above it.
+        env.put("STRATA_CACHE_REDIS_TIMEOUT", "250ms");
+        env.put("STRATA_CACHE_REDIS_BATCH_TIMEOUT", "500ms");
+        for (int i = 0; i < 2; i++) {
+            int port = 18080 + i + (int) (ProcessHandle.current().pid() % 500) * 2;
+            gateways.add(new GatewayProcess("gateway-" + i, port, Path.of(System.getProperty("strata.gateway.jar")), env,
+                    reportDir.resolve("gateway-" + i + ".log")));
+        }
+        for (GatewayProcess gateway : gateways) {
+            gateway.awaitReady(Duration.ofSeconds(90));
+        }
+        table.add("| scenario | requests | errors | 503 answers | stale-if-error serves | stale reads | p99 ms |");
+        table.add("|---|---|---|---|---|---|---|");
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        for (GatewayProcess gateway : gateways) {
+            gateway.close();
+        }
+        proxies.values().forEach(TcpProxy::close);
+        if (redis != null) {
+            redis.close();
+        }
+        if (postgres != null) {
+            postgres.close();
+        }
+        String report = String.join("\n", table) + "\n";
+        System.out.println("\nFault injection (two gateways, 3 Redis masters + 3 replicas, PostgreSQL):\n" + report);
+        Files.writeString(reportDir.resolve("fault-injection.md"), report);
+    }
+
+    /** A fault: injected at {@link #FAULT_AT} into the run, healed {@link #FAULT_FOR} later. */
+    private interface Fault {
+        void inject() throws Exception;
+
+        void heal() throws Exception;
+    }
+
+    /**
+     * Waits until both gateways have closed every breaker and applied every invalidation after the
+     * previous scenario, sending a little traffic over every Redis master meanwhile (a breaker only
+     * closes after successful calls).
+     */
+    private void awaitSettled() throws Exception {
+        HttpClient client = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            boolean settled = true;
+            for (GatewayProcess gateway : gateways) {
+                for (int i = 0; i < 12; i++) {
+                    client.send(HttpRequest.newBuilder(gateway.uri("/v1/settle/docs/s" + i)).header("Content-Type", "application/json")
+                            .PUT(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.discarding());
+                    HttpResponse<Void> read = client.send(HttpRequest.newBuilder(gateway.uri("/v1/settle/docs/s" + i)).build(),
+                            HttpResponse.BodyHandlers.discarding());
+                    // the write went through to Redis, and the read was answered from it
+                    settled &= read.headers().firstValue("Cache-Status").orElse("").equals("strata; hit");
+                }
+                settled &= gateway.pendingInvalidations() == 0;
+            }
+            if (settled) {
+                return;
+            }
+            assertTrue(System.nanoTime() < deadline, "gateways settle after the previous fault");
+            Thread.sleep(300);
+        }
+    }
+
+    private Workload scenario(String name, Fault fault) throws Exception {
+        awaitSettled();
+        String collection = "fault-" + name.toLowerCase().replaceAll("[^a-z0-9]+", "-");
+        List<String> keys = IntStream.range(0, 12).mapToObj(i -> "k" + i).toList();
+        Workload workload = new Workload(gateways, collection, keys);
+        for (int i = 0; i < keys.size() * 2; i++) {
+            workload.write();
+            workload.read();
+        }
+        CompletableFuture<Void> faults = CompletableFuture.runAsync(() -> {
+            try {
+                Thread.sleep(FAULT_AT.toMillis());
+                fault.inject();
+                Thread.sleep(FAULT_FOR.toMillis());
+                fault.heal();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        workload.run(RUN, 4, 8);
+        faults.join();
+        awaitInvalidationsApplied();
+        for (int i = 0; i < keys.size() * 4; i++) {
+            workload.read(); // reads after recovery are checked too
+        }
+        List<String> violations = workload.history.violations();
+        table.add("| " + name + " | " + workload.requests.get() + " | " + workload.errors.get() + " | "
+                + workload.unavailable.get() + " | " + workload.staleServed.get() + " | " + violations.size() + " | "
+                + workload.p99Millis() + " |");
+        assertTrue(violations.isEmpty(), name + ": stale reads " + violations.stream().limit(3).toList());
+        assertNoAcknowledgedWriteLost(collection, workload.history);
+        return workload;
+    }
+
+    private void awaitInvalidationsApplied() throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        for (GatewayProcess gateway : gateways) {
+            while (gateway.pendingInvalidations() != 0) {
+                assertTrue(System.nanoTime() < deadline, "pending invalidations applied within 30 s");
+                Thread.sleep(200);
+            }
+        }
+    }
+
+    /** Every acknowledged write is in PostgreSQL: no document's version is below one acknowledged for it. */
+    private void assertNoAcknowledgedWriteLost(String collection, History history) throws SQLException {
+        Map<String, Long> stored = new HashMap<>();
+        try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), EmbeddedPostgres.USER, EmbeddedPostgres.PASSWORD);
+                var statement = connection.prepareStatement("SELECT id, version FROM documents WHERE collection = ?")) {
+            statement.setString(1, collection);
+            try (ResultSet rows = statement.executeQuery()) {
+                while (rows.next()) {
+                    stored.put(rows.getString(1), rows.getLong(2));
+                }
+            }
+        }
+        for (History.Op op : history.ops()) {
+            if (op.kind() == History.Kind.PUT) {
+                long version = stored.getOrDefault(op.key(), -1L);
+                assertTrue(version >= op.version(), "acknowledged write " + op + " is in PostgreSQL (found " + version + ")");
+            }
+        }
+    }
+
+    @Test
+    @Order(1)
+    void noFault() throws Exception {
+        Workload workload = scenario("no fault (baseline)", new Fault() {
+            public void inject() {
+            }
+
+            public void heal() {
+            }
+        });
+        assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
+        assertEquals(0, workload.unavailable.get());
+    }
+
+    @Test
+    @Order(2)
+    void redisLatency() throws Exception {
+        Workload workload = scenario("Redis +400 ms latency on every node (timeout 250 ms)", new Fault() {
+            public void inject() {
+                proxies.values().forEach(p -> p.latency(Duration.ofMillis(400)));
+            }
+
+            public void heal() {
+                proxies.values().forEach(p -> p.latency(Duration.ZERO));
+            }
+        });
+        assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
+        assertEquals(0, workload.unavailable.get());
+    }
+
+    @Test
+    @Order(3)
+    void redisConnectionsCut() throws Exception {
+        Workload workload = scenario("Redis connections cut every 250 ms", new Fault() {
+            private volatile boolean cutting;
+
+            public void inject() {
+                cutting = true;
+                Thread.ofVirtual().start(() -> {
+                    while (cutting) {
+                        proxies.values().forEach(TcpProxy::cutAll);
+                        try {
+                            Thread.sleep(250);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                });
+            }
+
+            public void heal() {
+                cutting = false;
+            }
+        });
+        assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
+        assertEquals(0, workload.unavailable.get());
+    }
+
+    @Test
+    @Order(4)
+    void redisMasterKilled() throws Exception {
+        EmbeddedRedisCluster.Node[] victim = new EmbeddedRedisCluster.Node[1];
+        Workload workload = scenario("kill -9 a Redis master (replica promoted)", new Fault() {
+            public void inject() {
+                victim[0] = redis.currentMasters().get(0);
+                redis.kill(victim[0]);
+            }
+
+            public void heal() {
+                redis.awaitHealthy(Duration.ofSeconds(30));
+            }
+        });
+        redis.restart(victim[0]);
+        redis.awaitHealthy(Duration.ofSeconds(30));
+        assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
+        assertEquals(0, workload.unavailable.get());
+    }
+
+    @Test
+    @Order(5)
+    void allRedisDown() throws Exception {
+        Workload workload = scenario("all Redis nodes down, back empty", new Fault() {
+            public void inject() {
+                redis.killAll();
+            }
+
+            public void heal() {
+                redis.restartEmpty();
+            }
+        });
+        assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
+        assertEquals(0, workload.unavailable.get());
+    }
+
+    @Test
+    @Order(6)
+    void postgresDown() throws Exception {
+        long[] coldReadMillis = new long[1];
+        Workload workload = scenario("PostgreSQL stopped, then restarted", new Fault() {
+            public void inject() throws Exception {
+                postgres.stopServer();
+                Thread.sleep(1000);
+                // an uncached read gets a fast 503 while the storage breaker is open
+                long start = System.nanoTime();
+                HttpResponse<String> cold = HttpClient.newHttpClient().send(
+                        HttpRequest.newBuilder(gateways.get(0).uri("/v1/fault-cold/docs/never-cached")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                coldReadMillis[0] = (System.nanoTime() - start) / 1_000_000;
+                assertEquals(503, cold.statusCode());
+                assertTrue(cold.headers().firstValue("Retry-After").isPresent());
+            }
+
+            public void heal() {
+                postgres.startServer();
+            }
+        });
+        assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
+        assertTrue(workload.unavailable.get() > 0, "writes answered 503 while PostgreSQL was down");
+        assertTrue(workload.staleServed.get() > 0, "cached documents were served past freshness");
+        assertTrue(coldReadMillis[0] < 1000, "a 503 comes fast: " + coldReadMillis[0] + " ms");
+        assertTrue(workload.p99Millis() < 2500, "no request waited for a connect timeout: p99 " + workload.p99Millis());
+        // recovery is automatic
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        int status = 0;
+        while (status != 201 && System.nanoTime() < deadline) {
+            status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(gateways.get(1).uri("/v1/fault-after/docs/" + System.nanoTime()))
+                    .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString("{}")).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+            Thread.sleep(200);
+        }
+        assertEquals(201, status, "writes succeed again after PostgreSQL returns");
+    }
+
+    @Test
+    @Order(7)
+    void stampedeOfOneColdKeyReadsStorageOnce() throws Exception {
+        try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), EmbeddedPostgres.USER, EmbeddedPostgres.PASSWORD);
+                var insert = connection.prepareStatement("INSERT INTO documents (collection, id, version, body) "
+                        + "VALUES ('stampede', 'cold', nextval('strata_version_seq'), convert_to('{\"cold\":true}', 'UTF8'))")) {
+            insert.executeUpdate();
+        }
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        // open the 1,000 connections first, so that the burst measures requests rather than TCP handshakes
+        List<CompletableFuture<HttpResponse<Void>>> warm = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            warm.add(client.sendAsync(HttpRequest.newBuilder(gateways.get(i % 2).uri("/q/health/live")).build(),
+                    HttpResponse.BodyHandlers.discarding()));
+        }
+        warm.forEach(CompletableFuture::join);
+        double before = storageReads();
+        List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            responses.add(client.sendAsync(HttpRequest.newBuilder(gateways.get(i % 2).uri("/v1/stampede/docs/cold"))
+                    .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        List<HttpResponse<String>> answers = responses.stream().map(CompletableFuture::join).toList();
+        Map<Integer, Long> statuses = answers.stream().collect(Collectors.groupingBy(HttpResponse::statusCode, Collectors.counting()));
+        Map<String, Long> cacheStatuses = answers.stream().collect(Collectors.groupingBy(
+                r -> r.headers().firstValue("Cache-Status").orElse("none"), java.util.TreeMap::new, Collectors.counting()));
+        double reads = storageReads() - before;
+        System.out.println("stampede: " + statuses + " " + cacheStatuses + ", storage reads " + reads);
+        table.add("| 1,000 concurrent GETs of one cold key over two gateways | 1000 | "
+                + (1000 - statuses.getOrDefault(200, 0L)) + " | 0 | 0 | 0 | storage reads: " + (long) reads + " |");
+        assertEquals(Map.of(200, 1000L), statuses);
+        assertTrue(reads >= 1 && reads <= 3, "storage reads for 1,000 concurrent misses: " + reads);
+    }
+
+    private double storageReads() throws Exception {
+        double sum = 0;
+        for (GatewayProcess gateway : gateways) {
+            sum += gateway.metric("strata_storage_queries_total", "operation=\"read\"");
+        }
+        return sum;
+    }
+}
