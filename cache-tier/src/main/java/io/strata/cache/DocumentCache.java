@@ -305,7 +305,11 @@ public class DocumentCache {
     /** Holding the token: read storage, then store what was read if the token is still ours. */
     private Uni<CachedLookup> fill(String collection, String id, String token, Forward forward) {
         List<String> fillKeys = fillKeys(collection, id);
-        return store.read(collection, id).flatMap(lookup -> hooks.runBeforeStore(collection, id)
+        return store.read(collection, id)
+                .onFailure().call(failure -> guards.call(topology.ownerNow(fillKeys.get(1)),
+                                () -> Scripts.RELEASE.run(redis, List.of(fillKeys.get(1)), token))
+                        .onFailure().recoverWithNull())
+                .flatMap(lookup -> hooks.runBeforeStore(collection, id)
                 .flatMap(ignored -> guards.call(topology.ownerNow(fillKeys.get(0)),
                         () -> Scripts.FILL.run(redis, fillKeys, fillArgs(token, lookup))))
                 .map(result -> result.toInteger() == 1)

@@ -80,6 +80,14 @@ final class Scripts {
             return {0}
             """);
 
+    /** Gives a fill lease back (its holder could not read storage). KEYS: fill token. ARGV: token. */
+    static final Scripts.Script RELEASE = new Script("""
+            if redis.call('GET', KEYS[1]) == ARGV[1] then
+              return redis.call('DEL', KEYS[1])
+            end
+            return 0
+            """);
+
     /**
      * Batch read of one entry without pulling a large body. KEYS: entry. ARGV: largest body to return.
      * Returns nil (miss), {version, 0} (negative entry), {version, length} (body larger than the

@@ -178,4 +178,29 @@ class CacheProtocolTest {
         assertEquals(List.of("none"), batch.missing());
         assertTrue(batch.unprocessed().isEmpty());
     }
+
+    @Test
+    void entryPastFreshnessIsServedAtOnceAndRefreshedInTheBackground() throws Exception {
+        String c = newCollection();
+        long v = put(c, "swr", "{\"s\":1}");
+        redis.age(c, "swr", java.time.Duration.ofHours(1).plusSeconds(5)); // 5 s past freshness, within the 30 s window
+        given().get("/v1/{c}/docs/{id}", c, "swr").then().statusCode(200).header("ETag", "\"" + v + "\"")
+                .header("Cache-Status", org.hamcrest.Matchers.matchesPattern("strata; hit; ttl=-[0-9]+; detail=stale-while-revalidate"));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (redis.entry(c, "swr").freshUntil() < System.currentTimeMillis() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(redis.entry(c, "swr").freshUntil() > System.currentTimeMillis(), "one background read refreshed the entry");
+        given().get("/v1/{c}/docs/{id}", c, "swr").then().header("Cache-Status", "strata; hit");
+    }
+
+    @Test
+    void entryPastTheRevalidationWindowIsRevalidatedWithStorage() {
+        String c = newCollection();
+        long v = put(c, "old", "{}");
+        redis.age(c, "old", java.time.Duration.ofHours(2));
+        given().get("/v1/{c}/docs/{id}", c, "old").then().statusCode(200).header("ETag", "\"" + v + "\"")
+                .header("Cache-Status", "strata; fwd=stale; stored");
+        given().get("/v1/{c}/docs/{id}", c, "old").then().header("Cache-Status", "strata; hit");
+    }
 }

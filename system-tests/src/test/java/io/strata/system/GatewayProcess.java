@@ -53,6 +53,10 @@ final class GatewayProcess implements AutoCloseable {
         throw new IllegalStateException(name + " not ready after " + timeout);
     }
 
+    int port() {
+        return port;
+    }
+
     URI uri(String path) {
         return URI.create("http://127.0.0.1:" + port + path);
     }
