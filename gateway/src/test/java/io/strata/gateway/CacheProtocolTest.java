@@ -183,7 +183,7 @@ class CacheProtocolTest {
     void entryPastFreshnessIsServedAtOnceAndRefreshedInTheBackground() throws Exception {
         String c = newCollection();
         long v = put(c, "swr", "{\"s\":1}");
-        redis.age(c, "swr", java.time.Duration.ofHours(1).plusSeconds(5)); // 5 s past freshness, within the 30 s window
+        redis.makeStale(c, "swr", java.time.Duration.ofSeconds(5)); // within the 30 s window
         given().get("/v1/{c}/docs/{id}", c, "swr").then().statusCode(200).header("ETag", "\"" + v + "\"")
                 .header("Cache-Status", org.hamcrest.Matchers.matchesPattern("strata; hit; ttl=-[0-9]+; detail=stale-while-revalidate"));
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
@@ -198,7 +198,7 @@ class CacheProtocolTest {
     void entryPastTheRevalidationWindowIsRevalidatedWithStorage() {
         String c = newCollection();
         long v = put(c, "old", "{}");
-        redis.age(c, "old", java.time.Duration.ofHours(2));
+        redis.makeStale(c, "old", java.time.Duration.ofMinutes(5)); // past the 30 s window
         given().get("/v1/{c}/docs/{id}", c, "old").then().statusCode(200).header("ETag", "\"" + v + "\"")
                 .header("Cache-Status", "strata; fwd=stale; stored");
         given().get("/v1/{c}/docs/{id}", c, "old").then().header("Cache-Status", "strata; hit");

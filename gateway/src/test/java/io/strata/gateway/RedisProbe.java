@@ -55,11 +55,10 @@ public class RedisProbe {
         return send(Request.cmd(Command.EXISTS).arg(tokenKey(collection, id))).toInteger() == 1;
     }
 
-    /** Makes an entry look as if it had been filled {@code age} ago: its freshness ends that much earlier. */
-    public void age(String collection, String id, java.time.Duration age) {
-        Entry entry = entry(collection, id);
+    /** Makes an entry's freshness end {@code staleBy} ago. */
+    public void makeStale(String collection, String id, java.time.Duration staleBy) {
         send(Request.cmd(Command.HSET).arg(entryKey(collection, id)).arg("f")
-                .arg(String.valueOf(entry.freshUntil() - age.toMillis())));
+                .arg(String.valueOf(System.currentTimeMillis() - staleBy.toMillis())));
     }
 
     /** Removes a document's entry, as eviction or a Redis restart would. */
