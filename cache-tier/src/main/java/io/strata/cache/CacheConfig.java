@@ -40,6 +40,14 @@ public interface CacheConfig {
     @WithDefault("10s")
     Duration fillTokenTtl();
 
+    /**
+     * How long a document's version floor outlives its last write-through or invalidation: a
+     * write-through that reaches Redis later than this after a newer one (and an invalidation between
+     * them) is the one case the floor does not cover.
+     */
+    @WithDefault("60s")
+    Duration writeFloorTtl();
+
     /** How long a reader waits for another reader's fill (the lease holder's) before it reads storage itself. */
     @WithDefault("250ms")
     Duration leaseWait();

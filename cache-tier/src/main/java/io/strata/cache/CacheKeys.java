@@ -30,6 +30,16 @@ final class CacheKeys {
         return tag(collection, id) + "}:f";
     }
 
+    /**
+     * The document's version floor: the newest version a write-through or an invalidation has
+     * announced, kept for a while after it. Nothing older may be stored, even into an entry that was
+     * deleted or evicted meanwhile (a write-through that reaches Redis late, after a newer one and an
+     * invalidation, would otherwise store an older version).
+     */
+    String floor(String collection, String id) {
+        return tag(collection, id) + "}:w";
+    }
+
     private String tag(String collection, String id) {
         if (collection.indexOf('{') >= 0 || collection.indexOf('}') >= 0 || id.indexOf('{') >= 0
                 || id.indexOf('}') >= 0) {

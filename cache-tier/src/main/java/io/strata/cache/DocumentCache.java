@@ -87,7 +87,7 @@ public class DocumentCache {
     private final DocumentStore store;
     private final ChangeLog changes;
     private final CacheConfig config;
-    private final FillHooks hooks;
+    private final CacheHooks hooks;
     private final Vertx vertx;
     private final CacheKeys keys;
     private final ClusterTopology topology;
@@ -110,7 +110,7 @@ public class DocumentCache {
     private long sweepTimer = -1;
     private long confirmTimer = -1;
 
-    public DocumentCache(Redis redis, DocumentStore store, ChangeLog changes, CacheConfig config, FillHooks hooks,
+    public DocumentCache(Redis redis, DocumentStore store, ChangeLog changes, CacheConfig config, CacheHooks hooks,
             Vertx vertx, MeterRegistry registry) {
         this.redis = redis;
         this.store = store;
@@ -138,7 +138,7 @@ public class DocumentCache {
 
     @PostConstruct
     void start() {
-        changes.onAnnouncement(change -> pending.add(change.collection(), change.id(), 0));
+        changes.onAnnouncement(change -> pending.add(change.collection(), change.id(), change.version()));
         sweepTimer = vertx.setPeriodic(config.invalidationRetryInterval().toMillis(), tick -> sweep());
         confirmTimer = vertx.setPeriodic(100, tick -> confirmChanges());
     }
@@ -513,12 +513,13 @@ public class DocumentCache {
         List<String> writeKeys = fillKeys(write.collection(), write.id());
         long now = System.currentTimeMillis();
         Object[] args = write.deleted()
-                ? new Object[] { write.version(), now + config.negativeTtl().toMillis(), keyTtl(config.negativeTtl().toMillis()) }
+                ? new Object[] { write.version(), now + config.negativeTtl().toMillis(), keyTtl(config.negativeTtl().toMillis()),
+                        config.writeFloorTtl().toMillis() }
                 : writeArgs(write, now);
         String node = topology.ownerNow(writeKeys.get(0));
-        Uni<Boolean> cached = config.replicaAcks() == 0
+        Uni<Boolean> cached = hooks.runBeforeWriteThrough(write.collection(), write.id()).flatMap(ready -> config.replicaAcks() == 0
                 ? guards.call(node, () -> Scripts.WRITE.run(redis, writeKeys, args)).map(ignored -> true)
-                : guards.pipeline(node, () -> writeAndWait(writeKeys, args, false));
+                : guards.pipeline(node, () -> writeAndWait(writeKeys, args, false)));
         ChangeLog.Change change = new ChangeLog.Change(write.collection(), write.id(), write.version());
         return cached.onItemOrFailure().transformToUni((acknowledged, failure) -> {
             if (failure == null && acknowledged) {
@@ -531,7 +532,7 @@ public class DocumentCache {
             LOG.warnf("cache not updated after write of %s/%s version %d (%s); the document bypasses the cache until invalidated",
                     write.collection(), write.id(), write.version(),
                     failure == null ? "too few replicas acknowledged" : failure.toString());
-            return changes.announce(write.collection(), write.id())
+            return changes.announce(change)
                     .onFailure().invoke(f -> LOG.debugf("announcement of %s/%s failed: %s", write.collection(), write.id(), f))
                     .onFailure().recoverWithNull().replaceWithVoid();
         });
@@ -539,7 +540,7 @@ public class DocumentCache {
 
     private Object[] writeArgs(WriteResult write, long now) {
         long fresh = jitteredTtl();
-        return new Object[] { write.version(), now + fresh, keyTtl(fresh), write.body() };
+        return new Object[] { write.version(), now + fresh, keyTtl(fresh), config.writeFloorTtl().toMillis(), write.body() };
     }
 
     /** The write-through and a {@code WAIT} on the same connection: true when enough replicas acknowledged. */
@@ -557,9 +558,9 @@ public class DocumentCache {
     private void sweep() {
         for (Map.Entry<PendingInvalidations.Key, PendingInvalidations.Mark> mark : pending.snapshot().entrySet()) {
             PendingInvalidations.Key key = mark.getKey();
-            String entryKey = keys.entry(key.collection(), key.id());
-            guards.call(topology.ownerNow(entryKey), () -> redis.send(Request.cmd(Command.DEL).arg(entryKey)
-                            .arg(keys.fillToken(key.collection(), key.id()))))
+            List<String> invalidateKeys = fillKeys(key.collection(), key.id());
+            guards.call(topology.ownerNow(invalidateKeys.get(0)), () -> Scripts.INVALIDATE.run(redis, invalidateKeys,
+                            mark.getValue().version(), config.writeFloorTtl().toMillis()))
                     .subscribe().with(
                             ok -> {
                                 pending.resolved(key, mark.getValue());
@@ -611,8 +612,9 @@ public class DocumentCache {
         return Request.cmd(Command.HMGET).arg(entryKey).arg("v").arg("b").arg("f");
     }
 
+    /** The keys of one document, in the order the scripts take them: entry, fill token, version floor. */
     private List<String> fillKeys(String collection, String id) {
-        return List.of(keys.entry(collection, id), keys.fillToken(collection, id));
+        return List.of(keys.entry(collection, id), keys.fillToken(collection, id), keys.floor(collection, id));
     }
 
     private Object[] fillArgs(String token, Lookup lookup) {

@@ -42,26 +42,60 @@ final class Scripts {
             end
             """;
 
+    /** Raises the document's version floor (KEYS[3]) to {@code version}; false when the floor is newer. */
+    private static final String RAISE_FLOOR = """
+            local function raise_floor(floor, version, ttl)
+              local current = redis.call('GET', floor)
+              if current and tonumber(current) > tonumber(version) then
+                return false
+              end
+              redis.call('SET', floor, version, 'PX', ttl)
+              return true
+            end
+            """;
+
     /**
-     * Fill after a miss. KEYS: entry, fill token. ARGV: token, version, fresh-until ms, ttl ms, [body].
-     * Returns 1 stored, 0 token gone (a write or another reader came first), -1 a newer version is cached.
+     * Fill after a miss. KEYS: entry, fill token, floor. ARGV: token, version, fresh-until ms, ttl ms,
+     * [body]. Returns 1 stored, 0 token gone (a write or another reader came first), -1 a newer
+     * version is cached or was announced.
      */
     static final Scripts.Script FILL = new Script(STORE_IF_NOT_OLDER + """
             if redis.call('GET', KEYS[2]) ~= ARGV[1] then
               return 0
             end
             redis.call('DEL', KEYS[2])
+            local floor = redis.call('GET', KEYS[3])
+            if floor and tonumber(floor) > tonumber(ARGV[2]) then
+              return -1
+            end
             return store(KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
             """);
 
     /**
-     * Write-through after a storage commit. KEYS: entry, fill token. ARGV: version, fresh-until ms, ttl ms, [body]
-     * (no body: a tombstone). Removing the fill token first is what stops a fill that read storage
-     * before this write from landing afterwards. Returns 1 stored, -1 a newer version is cached.
+     * Write-through after a storage commit. KEYS: entry, fill token, floor. ARGV: version, fresh-until
+     * ms, ttl ms, floor ttl ms, [body] (no body: a tombstone). Removing the fill token first is what
+     * stops a fill that read storage before this write from landing afterwards; the floor stops an
+     * older write-through that arrives after this one from landing even if the entry is gone by then.
+     * Returns 1 stored, -1 a newer version is cached or was announced.
      */
-    static final Scripts.Script WRITE = new Script(STORE_IF_NOT_OLDER + """
+    static final Scripts.Script WRITE = new Script(STORE_IF_NOT_OLDER + RAISE_FLOOR + """
             redis.call('DEL', KEYS[2])
-            return store(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+            if not raise_floor(KEYS[3], ARGV[1], ARGV[4]) then
+              return -1
+            end
+            return store(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[5])
+            """);
+
+    /**
+     * Invalidation after a failed write-through. KEYS: entry, fill token, floor. ARGV: the version of
+     * the write (0 when unknown), floor ttl ms. Deletes the entry and the token and keeps the floor.
+     */
+    static final Scripts.Script INVALIDATE = new Script(RAISE_FLOOR + """
+            redis.call('DEL', KEYS[1], KEYS[2])
+            if tonumber(ARGV[1]) > 0 then
+              raise_floor(KEYS[3], ARGV[1], ARGV[2])
+            end
+            return 1
             """);
 
     /**

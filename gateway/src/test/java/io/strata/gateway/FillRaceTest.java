@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
 import io.smallrye.mutiny.Uni;
-import io.strata.cache.FillHooks;
+import io.strata.cache.CacheHooks;
 import io.strata.gateway.RedisProbe.Entry;
 
 /**
@@ -34,7 +34,7 @@ class FillRaceTest {
     private static final String JSON = "application/json";
 
     @Inject
-    FillHooks hooks;
+    CacheHooks hooks;
 
     @Inject
     RedisProbe redis;
@@ -157,5 +157,31 @@ class FillRaceTest {
         fill.resume().then().statusCode(200).header("Cache-Status", "strata; fwd=miss");
         assertNull(redis.entry(c, "slow"));
         given().get("/v1/{c}/docs/{id}", c, "slow").then().header("ETag", "\"" + v + "\"");
+    }
+
+    @Test
+    void lateWriteThroughOfAnOlderVersionCannotLandAfterTheEntryWasRemoved() {
+        String c = newCollection();
+        put(c, "doc", "{\"v\":0}");
+        CompletableFuture<Void> paused = new CompletableFuture<>();
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        hooks.beforeWriteThrough((collection, id) -> {
+            if (!collection.equals(c) || paused.isDone()) {
+                return Uni.createFrom().voidItem();
+            }
+            paused.complete(null);
+            return Uni.createFrom().completionStage(release);
+        });
+        CompletableFuture<Response> older = CompletableFuture.supplyAsync(
+                () -> given().contentType(JSON).body("{\"v\":1}").put("/v1/{c}/docs/{id}", c, "doc"));
+        paused.orTimeout(10, TimeUnit.SECONDS).join(); // v1 committed, its write-through held back
+        long v2 = put(c, "doc", "{\"v\":2}");
+        redis.evict(c, "doc"); // an invalidation or an eviction removes v2's entry
+        release.complete(null);
+        long v1 = Long.parseLong(older.orTimeout(10, TimeUnit.SECONDS).join().then().statusCode(200).extract()
+                .header("ETag").replace("\"", ""));
+        assertTrue(v1 < v2);
+        assertNull(redis.entry(c, "doc"), "the late write-through of the older version was refused");
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().header("ETag", "\"" + v2 + "\"").body("v", equalTo(2));
     }
 }

@@ -23,8 +23,8 @@ public interface ChangeLog {
     /** Forgets these changes (a newer change of the same document stays recorded). */
     Uni<Void> confirm(List<Change> changes);
 
-    /** Tells every listener, on every instance, that this document's change needs attention. */
-    Uni<Void> announce(String collection, String id);
+    /** Tells every listener, on every instance, that this change needs attention. */
+    Uni<Void> announce(Change change);
 
     /** Receives announcements made by any instance (including this one). */
     void onAnnouncement(Consumer<Change> listener);

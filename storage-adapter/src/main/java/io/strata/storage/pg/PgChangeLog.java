@@ -89,13 +89,20 @@ public class PgChangeLog implements ChangeLog {
         }
     }
 
+    /** Payload: {@code <version> <collection>/<id>} (names hold neither spaces nor, in collections, slashes). */
     private void announced(String payload) {
-        int slash = payload.indexOf('/');
-        if (slash <= 0) {
+        int space = payload.indexOf(' ');
+        int slash = payload.indexOf('/', space + 1);
+        if (space <= 0 || slash <= space + 1) {
             return;
         }
-        Change change = new Change(payload.substring(0, slash), payload.substring(slash + 1), 0);
-        listeners.forEach(listener -> listener.accept(change));
+        try {
+            Change change = new Change(payload.substring(space + 1, slash), payload.substring(slash + 1),
+                    Long.parseLong(payload.substring(0, space)));
+            listeners.forEach(listener -> listener.accept(change));
+        } catch (NumberFormatException e) {
+            LOG.debugf("ignoring announcement %s", payload);
+        }
     }
 
     @Override
@@ -120,8 +127,9 @@ public class PgChangeLog implements ChangeLog {
     }
 
     @Override
-    public Uni<Void> announce(String collection, String id) {
-        return guards.write(() -> pool.preparedQuery(ANNOUNCE).execute(Tuple.of(collection + "/" + id))).replaceWithVoid();
+    public Uni<Void> announce(Change change) {
+        String payload = change.version() + " " + change.collection() + "/" + change.id();
+        return guards.write(() -> pool.preparedQuery(ANNOUNCE).execute(Tuple.of(payload))).replaceWithVoid();
     }
 
     @Override
