@@ -528,14 +528,43 @@ public class DocumentCache {
                 return Uni.createFrom().voidItem();
             }
             writeThroughFailures.increment();
-            pending.add(write.collection(), write.id(), write.version());
-            LOG.warnf("cache not updated after write of %s/%s version %d (%s); the document bypasses the cache until invalidated",
-                    write.collection(), write.id(), write.version(),
-                    failure == null ? "too few replicas acknowledged" : failure.toString());
-            return changes.announce(change)
-                    .onFailure().invoke(f -> LOG.debugf("announcement of %s/%s failed: %s", write.collection(), write.id(), f))
-                    .onFailure().recoverWithNull().replaceWithVoid();
+            // one immediate attempt to remove the old copy (often a new connection succeeds where the
+            // write-through's failed); only if that fails too do other instances depend on the announcement
+            return invalidateNow(writeKeys, write.version()).flatMap(invalidated -> {
+                if (invalidated) {
+                    toConfirm.add(change);
+                    return Uni.createFrom().voidItem();
+                }
+                return failedWriteThrough(write, change, failure);
+            });
         });
+    }
+
+    private Uni<Boolean> invalidateNow(List<String> documentKeys, long version) {
+        String node = topology.ownerNow(documentKeys.get(0));
+        Object[] args = { version, config.writeFloorTtl().toMillis() };
+        Uni<Boolean> done = config.replicaAcks() == 0
+                ? guards.call(node, () -> Scripts.INVALIDATE.run(redis, documentKeys, args)).map(ignored -> true)
+                : guards.pipeline(node, () -> redis.batch(List.of(Scripts.INVALIDATE.build(true, documentKeys, args),
+                                Request.cmd(Command.WAIT).arg(config.replicaAcks()).arg(config.replicaAckTimeout().toMillis()))))
+                        .map(responses -> responses.get(1).toInteger() >= config.replicaAcks());
+        // a few quick attempts: a connection that was just cut is usually replaced within milliseconds
+        return done.invoke(ok -> {
+            if (!ok) {
+                throw new IllegalStateException("too few replicas acknowledged the invalidation");
+            }
+        }).onFailure().retry().withBackOff(Duration.ofMillis(5)).atMost(3).onFailure().recoverWithItem(false);
+    }
+
+    /** Neither the write-through nor an invalidation reached Redis: bypass here, tell the others, retry. */
+    private Uni<Void> failedWriteThrough(WriteResult write, ChangeLog.Change change, Throwable failure) {
+        pending.add(write.collection(), write.id(), write.version());
+        LOG.warnf("cache not updated after write of %s/%s version %d (%s); the document bypasses the cache until invalidated",
+                write.collection(), write.id(), write.version(),
+                failure == null ? "too few replicas acknowledged" : failure.toString());
+        return changes.announce(change)
+                .onFailure().invoke(f -> LOG.debugf("announcement of %s/%s failed: %s", write.collection(), write.id(), f))
+                .onFailure().recoverWithNull().replaceWithVoid();
     }
 
     private Object[] writeArgs(WriteResult write, long now) {
