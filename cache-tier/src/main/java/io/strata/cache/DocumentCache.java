@@ -120,7 +120,7 @@ public class DocumentCache {
         this.vertx = vertx;
         this.keys = new CacheKeys(config.keyPrefix());
         this.topology = new ClusterTopology(redis, config.topologyRefreshInterval());
-        this.guards = new RedisGuards(config.redis());
+        this.guards = new RedisGuards(config.redis(), registry);
         this.storageReads = new StorageReads(store);
         this.hits = registry.counter("strata.cache.reads", "result", "hit");
         this.negativeHits = registry.counter("strata.cache.reads", "result", "negative_hit");
@@ -160,7 +160,7 @@ public class DocumentCache {
             return revalidate(collection, id);
         }
         String entryKey = keys.entry(collection, id);
-        return guards.call(topology.ownerNow(entryKey), () -> redis.send(lookup(entryKey)))
+        return guards.call(topology.ownerNow(entryKey), "lookup", () -> redis.send(lookup(entryKey)))
                 .onItemOrFailure().transformToUni((response, failure) -> {
                     if (failure != null) {
                         LOG.debugf("cache read of %s/%s failed (%s); reading storage", collection, id, failure);
@@ -211,7 +211,7 @@ public class DocumentCache {
     private Uni<CachedLookup> revalidate(String collection, String id) {
         String token = newToken();
         String tokenKey = keys.fillToken(collection, id);
-        return guards.call(topology.ownerNow(tokenKey), () -> redis.send(Request.cmd(Command.SET).arg(tokenKey).arg(token)
+        return guards.call(topology.ownerNow(tokenKey), "revalidate", () -> redis.send(Request.cmd(Command.SET).arg(tokenKey).arg(token)
                         .arg("PX").arg(config.fillTokenTtl().toMillis())))
                 .map(ok -> true).onFailure().recoverWithItem(false)
                 .flatMap(taken -> taken ? fill(collection, id, token, Forward.REQUEST)
@@ -251,7 +251,7 @@ public class DocumentCache {
     private Uni<CachedLookup> leaseAndFill(String collection, String id, Forward forward, long deadline) {
         String token = newToken();
         List<String> leaseKeys = fillKeys(collection, id);
-        return guards.call(topology.ownerNow(leaseKeys.get(0)), () -> Scripts.LEASE.run(redis, leaseKeys, token,
+        return guards.call(topology.ownerNow(leaseKeys.get(0)), "lease", () -> Scripts.LEASE.run(redis, leaseKeys, token,
                         config.fillTokenTtl().toMillis(), System.currentTimeMillis()))
                 .onItemOrFailure().transformToUni((response, failure) -> {
                     if (failure != null) {
@@ -281,7 +281,7 @@ public class DocumentCache {
         String entryKey = keys.entry(collection, id);
         String tokenKey = keys.fillToken(collection, id);
         return Uni.createFrom().voidItem().onItem().delayIt().by(POLL)
-                .flatMap(ignored -> guards.call(topology.ownerNow(entryKey),
+                .flatMap(ignored -> guards.call(topology.ownerNow(entryKey), "lease_wait",
                         () -> redis.batch(List.of(lookup(entryKey), Request.cmd(Command.EXISTS).arg(tokenKey)))))
                 .onItemOrFailure().transformToUni((responses, failure) -> {
                     if (failure != null) {
@@ -306,11 +306,11 @@ public class DocumentCache {
     private Uni<CachedLookup> fill(String collection, String id, String token, Forward forward) {
         List<String> fillKeys = fillKeys(collection, id);
         return store.read(collection, id)
-                .onFailure().call(failure -> guards.call(topology.ownerNow(fillKeys.get(1)),
+                .onFailure().call(failure -> guards.call(topology.ownerNow(fillKeys.get(1)), "release",
                                 () -> Scripts.RELEASE.run(redis, List.of(fillKeys.get(1)), token))
                         .onFailure().recoverWithNull())
                 .flatMap(lookup -> hooks.runBeforeStore(collection, id)
-                .flatMap(ignored -> guards.call(topology.ownerNow(fillKeys.get(0)),
+                .flatMap(ignored -> guards.call(topology.ownerNow(fillKeys.get(0)), "fill",
                         () -> Scripts.FILL.run(redis, fillKeys, fillArgs(token, lookup))))
                 .map(result -> result.toInteger() == 1)
                 .onFailure().recoverWithItem(false)
@@ -518,8 +518,8 @@ public class DocumentCache {
                 : writeArgs(write, now);
         String node = topology.ownerNow(writeKeys.get(0));
         Uni<Boolean> cached = hooks.runBeforeWriteThrough(write.collection(), write.id()).flatMap(ready -> config.replicaAcks() == 0
-                ? guards.call(node, () -> Scripts.WRITE.run(redis, writeKeys, args)).map(ignored -> true)
-                : guards.pipeline(node, () -> writeAndWait(writeKeys, args, false)));
+                ? guards.call(node, "write_through", () -> Scripts.WRITE.run(redis, writeKeys, args)).map(ignored -> true)
+                : guards.pipeline(node, "write_through", () -> writeAndWait(writeKeys, args, false)));
         ChangeLog.Change change = new ChangeLog.Change(write.collection(), write.id(), write.version());
         return cached.onItemOrFailure().transformToUni((acknowledged, failure) -> {
             if (failure == null && acknowledged) {
@@ -544,8 +544,8 @@ public class DocumentCache {
         String node = topology.ownerNow(documentKeys.get(0));
         Object[] args = { version, config.writeFloorTtl().toMillis() };
         Uni<Boolean> done = config.replicaAcks() == 0
-                ? guards.call(node, () -> Scripts.INVALIDATE.run(redis, documentKeys, args)).map(ignored -> true)
-                : guards.pipeline(node, () -> redis.batch(List.of(Scripts.INVALIDATE.build(true, documentKeys, args),
+                ? guards.call(node, "invalidate", () -> Scripts.INVALIDATE.run(redis, documentKeys, args)).map(ignored -> true)
+                : guards.pipeline(node, "invalidate", () -> redis.batch(List.of(Scripts.INVALIDATE.build(true, documentKeys, args),
                                 Request.cmd(Command.WAIT).arg(config.replicaAcks()).arg(config.replicaAckTimeout().toMillis()))))
                         .map(responses -> responses.get(1).toInteger() >= config.replicaAcks());
         // a few quick attempts: a connection that was just cut is usually replaced within milliseconds
@@ -588,7 +588,7 @@ public class DocumentCache {
         for (Map.Entry<PendingInvalidations.Key, PendingInvalidations.Mark> mark : pending.snapshot().entrySet()) {
             PendingInvalidations.Key key = mark.getKey();
             List<String> invalidateKeys = fillKeys(key.collection(), key.id());
-            guards.call(topology.ownerNow(invalidateKeys.get(0)), () -> Scripts.INVALIDATE.run(redis, invalidateKeys,
+            guards.call(topology.ownerNow(invalidateKeys.get(0)), "invalidate", () -> Scripts.INVALIDATE.run(redis, invalidateKeys,
                             mark.getValue().version(), config.writeFloorTtl().toMillis()))
                     .subscribe().with(
                             ok -> {
@@ -720,7 +720,7 @@ public class DocumentCache {
             for (List<Integer> group : groups) {
                 List<Integer> indexes = group.stream().map(positions::get).toList();
                 String node = topology.ownerNow(keyList.get(indexes.get(0)));
-                sends.add(guards.pipeline(node, () -> sendGroup(indexes, built, false)).invoke(responses -> {
+                sends.add(guards.pipeline(node, "batch", () -> sendGroup(indexes, built, false)).invoke(responses -> {
                     for (int g = 0; g < indexes.size(); g++) {
                         out[indexes.get(g)] = responses.get(g);
                     }

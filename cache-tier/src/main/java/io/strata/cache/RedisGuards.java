@@ -9,6 +9,9 @@ import jakarta.enterprise.util.TypeLiteral;
 
 import org.jboss.logging.Logger;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.Guard;
 import io.smallrye.mutiny.Uni;
@@ -25,20 +28,33 @@ final class RedisGuards {
     };
 
     private final CacheConfig.Redis config;
+    private final MeterRegistry registry;
     private final Map<String, Guard> single = new ConcurrentHashMap<>();
     private final Map<String, Guard> batch = new ConcurrentHashMap<>();
     private final Map<String, CircuitBreakerState> states = new ConcurrentHashMap<>();
 
-    RedisGuards(CacheConfig.Redis config) {
+    RedisGuards(CacheConfig.Redis config, MeterRegistry registry) {
         this.config = config;
+        this.registry = registry;
     }
 
-    <T> Uni<T> call(String node, Supplier<Uni<T>> command) {
-        return run(single.computeIfAbsent(node, n -> build(n, config.timeout().toMillis())), command);
+    /** One command (or script) to the master {@code node}; {@code operation} names it in metrics. */
+    <T> Uni<T> call(String node, String operation, Supplier<Uni<T>> command) {
+        return timed(operation, run(single.computeIfAbsent(node, n -> build(n, config.timeout().toMillis())), command));
     }
 
-    <T> Uni<T> pipeline(String node, Supplier<Uni<T>> commands) {
-        return run(batch.computeIfAbsent(node, n -> build(n + "-pipeline", config.batchTimeout().toMillis())), commands);
+    /** A pipeline of commands to the master {@code node}. */
+    <T> Uni<T> pipeline(String node, String operation, Supplier<Uni<T>> commands) {
+        return timed(operation, run(batch.computeIfAbsent(node, n -> build(n + "-pipeline", config.batchTimeout().toMillis())),
+                commands));
+    }
+
+    private <T> Uni<T> timed(String operation, Uni<T> call) {
+        return Uni.createFrom().deferred(() -> {
+            Timer.Sample sample = Timer.start(registry);
+            return call.onTermination().invoke((item, failure, cancelled) -> sample.stop(registry.timer(
+                    "strata.redis.commands", "operation", operation, "outcome", failure == null && !cancelled ? "ok" : "failed")));
+        });
     }
 
     /** Breaker state per guarded node, for health and metrics. */
@@ -57,7 +73,10 @@ final class RedisGuards {
                 .delay(config.breakerDelay().toMillis(), ChronoUnit.MILLIS)
                 .successThreshold(config.breakerSuccessThreshold())
                 .onStateChange(state -> {
-                    states.put(name, state);
+                    if (states.put(name, state) == null) {
+                        registry.gauge("strata.circuit_breaker.state", Tags.of("breaker", "redis-" + name), states,
+                                all -> BreakerStates.value(all.get(name)));
+                    }
                     LOG.warnf("Redis circuit breaker for %s is now %s", name, state);
                 })
                 .done()

@@ -471,7 +471,7 @@ class FaultInjectionIT {
     private double storageReads() throws Exception {
         double sum = 0;
         for (GatewayProcess gateway : gateways) {
-            sum += gateway.metric("strata_storage_queries_total", "operation=\"read\"");
+            sum += gateway.metric("strata_storage_queries_seconds_count", "operation=\"read\"");
         }
         return sum;
     }

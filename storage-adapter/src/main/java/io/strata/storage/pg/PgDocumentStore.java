@@ -8,8 +8,8 @@ import java.util.function.UnaryOperator;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
 import io.strata.storage.Document;
 import io.strata.storage.DocumentStore;
@@ -62,24 +62,20 @@ public class PgDocumentStore implements DocumentStore {
 
     private final Pool pool;
     private final StorageGuards guards;
-    private final Counter reads;
-    private final Counter batchReads;
-    private final Counter writes;
-    private final Counter lists;
+    private final MeterRegistry registry;
 
     public PgDocumentStore(Pool pool, StorageGuards guards, MeterRegistry registry) {
         this.pool = pool;
         this.guards = guards;
-        this.reads = registry.counter("strata.storage.queries", "operation", "read");
-        this.batchReads = registry.counter("strata.storage.queries", "operation", "read_many");
-        this.writes = registry.counter("strata.storage.queries", "operation", "write");
-        this.lists = registry.counter("strata.storage.queries", "operation", "list");
+        this.registry = registry;
+        for (String operation : new String[] { "read", "read_many", "write", "list" }) {
+            Timer.builder("strata.storage.queries").tags("operation", operation, "outcome", "ok").register(registry);
+        }
     }
 
     @Override
     public Uni<Lookup> read(String collection, String id) {
-        reads.increment();
-        return guards.read(() -> pool.preparedQuery(READ).execute(Tuple.of(collection, id))).map(rows -> {
+        return timed("read", guards.read(() -> pool.preparedQuery(READ).execute(Tuple.of(collection, id)))).map(rows -> {
             if (rows.size() == 0) {
                 return Lookup.absent(collection, id, 0);
             }
@@ -93,8 +89,7 @@ public class PgDocumentStore implements DocumentStore {
             return Uni.createFrom().item(Map.of());
         }
         Tuple args = Tuple.tuple().addString(collection).addArrayOfString(ids.toArray(String[]::new));
-        batchReads.increment();
-        return guards.read(() -> pool.preparedQuery(READ_MANY).execute(args)).map(rows -> {
+        return timed("read_many", guards.read(() -> pool.preparedQuery(READ_MANY).execute(args))).map(rows -> {
             Map<String, Lookup> found = new HashMap<>();
             for (Row row : rows) {
                 String id = row.getString("id");
@@ -140,8 +135,7 @@ public class PgDocumentStore implements DocumentStore {
     @Override
     public Uni<Page> list(String collection, String afterId, int limit) {
         Tuple args = Tuple.of(collection, afterId == null ? "" : afterId, limit + 1);
-        lists.increment();
-        return guards.read(() -> pool.preparedQuery(LIST).execute(args)).map(rows -> {
+        return timed("list", guards.read(() -> pool.preparedQuery(LIST).execute(args))).map(rows -> {
             List<Document> documents = new ArrayList<>(Math.min(rows.size(), limit));
             for (Row row : rows) {
                 if (documents.size() == limit) {
@@ -162,8 +156,7 @@ public class PgDocumentStore implements DocumentStore {
     }
 
     private Uni<WriteResult> write(String collection, String id, Precondition precondition, Change change) {
-        writes.increment();
-        return guards.write(() -> pool.withTransaction(conn -> writeLocked(conn, collection, id, precondition, change, 1)));
+        return timed("write", guards.write(() -> pool.withTransaction(conn -> writeLocked(conn, collection, id, precondition, change, 1))));
     }
 
     private Uni<WriteResult> writeLocked(SqlConnection conn, String collection, String id, Precondition precondition,
@@ -194,6 +187,15 @@ public class PgDocumentStore implements DocumentStore {
                         }
                         return writeLocked(conn, collection, id, precondition, change, attempt + 1);
                     });
+        });
+    }
+
+    /** Times a storage call (its latency by operation and outcome: {@code strata_storage_queries_seconds}). */
+    private <T> Uni<T> timed(String operation, Uni<T> call) {
+        return Uni.createFrom().deferred(() -> {
+            Timer.Sample sample = Timer.start(registry);
+            return call.onTermination().invoke((item, failure, cancelled) -> sample.stop(registry.timer(
+                    "strata.storage.queries", "operation", operation, "outcome", failure == null && !cancelled ? "ok" : "failed")));
         });
     }
 

@@ -11,6 +11,8 @@ import org.eclipse.microprofile.faulttolerance.exceptions.BulkheadException;
 import org.eclipse.microprofile.faulttolerance.exceptions.FaultToleranceException;
 import org.jboss.logging.Logger;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.Guard;
 import io.smallrye.mutiny.Uni;
@@ -37,7 +39,13 @@ public class StorageGuards {
     private final Guard readRetry;
     private volatile CircuitBreakerState state = CircuitBreakerState.CLOSED;
 
-    public StorageGuards(StorageConfig config) {
+    public StorageGuards(StorageConfig config, MeterRegistry registry) {
+        registry.gauge("strata.circuit_breaker.state", Tags.of("breaker", "postgresql"), this,
+                guards -> switch (guards.state) {
+                    case CLOSED -> 0;
+                    case OPEN -> 1;
+                    case HALF_OPEN -> 2;
+                });
         // One breaker and one bulkhead for all of PostgreSQL: reads and writes share its pool.
         this.guard = guard(config, "strata-postgresql");
         this.readRetry = Guard.create()
