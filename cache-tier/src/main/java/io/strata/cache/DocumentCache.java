@@ -20,6 +20,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 
 import io.micrometer.core.instrument.Counter;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.mutiny.Uni;
@@ -103,10 +104,12 @@ public class DocumentCache {
     private final Counter bypasses;
     private final Counter fillsStored;
     private final Counter fillsDiscarded;
+    private final Counter fillsRejected;
     private final Counter coalesced;
     private final Counter leaseWaits;
     private final Counter writeThroughs;
     private final Counter writeThroughFailures;
+    private final Counter tombstones;
     private long sweepTimer = -1;
     private long confirmTimer = -1;
 
@@ -129,10 +132,12 @@ public class DocumentCache {
         this.bypasses = registry.counter("strata.cache.reads", "result", "bypass");
         this.fillsStored = registry.counter("strata.cache.fills", "result", "stored");
         this.fillsDiscarded = registry.counter("strata.cache.fills", "result", "discarded");
+        this.fillsRejected = registry.counter("strata.cache.fills", "result", "rejected_older");
         this.coalesced = registry.counter("strata.cache.coalesced_loads");
         this.leaseWaits = registry.counter("strata.cache.lease_waits");
         this.writeThroughs = registry.counter("strata.cache.write_throughs", "result", "ok");
         this.writeThroughFailures = registry.counter("strata.cache.write_throughs", "result", "failed");
+        this.tombstones = registry.counter("strata.cache.tombstones");
         registry.gauge("strata.cache.pending_invalidations", pending, PendingInvalidations::size);
     }
 
@@ -152,6 +157,7 @@ public class DocumentCache {
     // ---------------------------------------------------------------- reads
 
     /** Reads one document through the cache. */
+    @WithSpan("strata.cache.read")
     public Uni<CachedLookup> read(String collection, String id, ReadOptions options) {
         if (pending.contains(collection, id)) {
             return bypass(collection, id);
@@ -312,9 +318,12 @@ public class DocumentCache {
                 .flatMap(lookup -> hooks.runBeforeStore(collection, id)
                 .flatMap(ignored -> guards.call(topology.ownerNow(fillKeys.get(0)), "fill",
                         () -> Scripts.FILL.run(redis, fillKeys, fillArgs(token, lookup))))
-                .map(result -> result.toInteger() == 1)
+                .map(result -> {
+                    int outcome = result.toInteger();
+                    (outcome == 1 ? fillsStored : outcome == -1 ? fillsRejected : fillsDiscarded).increment();
+                    return outcome == 1;
+                })
                 .onFailure().recoverWithItem(false)
-                .invoke(stored -> (stored ? fillsStored : fillsDiscarded).increment())
                 .map(stored -> new CachedLookup(lookup, CacheStatus.forwarded(forward, stored))));
     }
 
@@ -328,6 +337,7 @@ public class DocumentCache {
      * first pipeline, so memory stays bounded by the budget for cached documents. Entries past their
      * freshness are served as they are: the protocol keeps them no older than any acknowledged write.
      */
+    @WithSpan("strata.cache.read_many")
     public Uni<BatchLookup> readMany(String collection, List<String> requestedIds, long maxBytes) {
         List<String> ids = new ArrayList<>(new LinkedHashSet<>(requestedIds));
         if (ids.isEmpty()) {
@@ -509,7 +519,8 @@ public class DocumentCache {
         return store.list(collection, afterId, limit);
     }
 
-    private Uni<Void> writeThrough(WriteResult write) {
+    @WithSpan("strata.cache.write_through")
+    Uni<Void> writeThrough(WriteResult write) {
         List<String> writeKeys = fillKeys(write.collection(), write.id());
         long now = System.currentTimeMillis();
         Object[] args = write.deleted()
@@ -524,6 +535,9 @@ public class DocumentCache {
         return cached.onItemOrFailure().transformToUni((acknowledged, failure) -> {
             if (failure == null && acknowledged) {
                 writeThroughs.increment();
+                if (write.deleted()) {
+                    tombstones.increment();
+                }
                 toConfirm.add(change);
                 return Uni.createFrom().voidItem();
             }
