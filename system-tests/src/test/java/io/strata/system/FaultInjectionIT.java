@@ -1,6 +1,7 @@
 package io.strata.system;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -82,7 +83,7 @@ class FaultInjectionIT {
         env.put("QUARKUS_DATASOURCE_REACTIVE_URL", postgres.reactiveUrl());
         env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
         env.put("QUARKUS_DATASOURCE_USERNAME", EmbeddedPostgres.USER);
-        env.put("QUARKUS_DATASOURCE_PASSWORD", EmbeddedPostgres.PASSWORD);
+        env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.password());
         // every write-through waits for a replica, so an invalidation survives its master's failover
         env.put("STRATA_CACHE_REPLICA_ACKS", "1");
         // short freshness, so that copies served during a PostgreSQL outage are past it (stale-if-error)
@@ -207,7 +208,7 @@ class FaultInjectionIT {
     /** Every acknowledged write is in PostgreSQL: no document's version is below one acknowledged for it. */
     private void assertNoAcknowledgedWriteLost(String collection, History history) throws SQLException {
         Map<String, Long> stored = new HashMap<>();
-        try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), EmbeddedPostgres.USER, EmbeddedPostgres.PASSWORD);
+        try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), EmbeddedPostgres.USER, postgres.password());
                 var statement = connection.prepareStatement("SELECT id, version FROM documents WHERE collection = ?")) {
             statement.setString(1, collection);
             try (ResultSet rows = statement.executeQuery()) {
@@ -383,7 +384,7 @@ class FaultInjectionIT {
     @Test
     @Order(7)
     void stampedeOfOneColdKeyReadsStorageOnce() throws Exception {
-        try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), EmbeddedPostgres.USER, EmbeddedPostgres.PASSWORD);
+        try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), EmbeddedPostgres.USER, postgres.password());
                 var insert = connection.prepareStatement("INSERT INTO documents (collection, id, version, body) "
                         + "VALUES ('stampede', 'cold', nextval('strata_version_seq'), convert_to('{\"cold\":true}', 'UTF8'))")) {
             insert.executeUpdate();
@@ -466,6 +467,58 @@ class FaultInjectionIT {
             result[g] = new long[] { nanos[g][count / 2], nanos[g][(int) (count * 0.99) - 1] };
         }
         return result;
+    }
+
+    /**
+     * The gateways' own log lines (prod profile: JSON) carry every field the Fluent Bit configuration
+     * in observability/logging parses or filters on, trace and span ids on lines written while
+     * serving a request, and never a document body, a credential or an API key.
+     */
+    @Test
+    @Order(9)
+    void logsCarryTheFieldsFluentBitUsesAndNoSecrets() throws Exception {
+        String marker = "marker-" + java.util.UUID.randomUUID();
+        HttpClient client = HttpClient.newHttpClient();
+        for (GatewayProcess gateway : gateways) {
+            client.send(HttpRequest.newBuilder(gateway.uri("/v1/logs/docs/secret")).header("Content-Type", "application/json")
+                    .header("Authorization", "Bearer key-" + marker)
+                    .PUT(HttpRequest.BodyPublishers.ofString("{\"body\":\"body-" + marker + "\"}")).build(),
+                    HttpResponse.BodyHandlers.discarding());
+            client.send(HttpRequest.newBuilder(gateway.uri("/v1/logs/docs/bad")).header("Content-Type", "application/json")
+                    .PUT(HttpRequest.BodyPublishers.ofString("{\"broken-" + marker)).build(), HttpResponse.BodyHandlers.discarding());
+        }
+        String config = Files.readString(Path.of(System.getProperty("strata.repo.dir", ".."), "observability", "logging", "fluent-bit.yaml"));
+        for (String field : List.of("Time_Key     timestamp", "Rename  level", "Rename  loggerName", "Nested_under  mdc",
+                "Rename  mdc_traceId", "Rename  mdc_spanId", "Exclude  message")) {
+            assertTrue(config.contains(field), "the Fluent Bit configuration uses " + field);
+        }
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        java.util.regex.Pattern time = java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}[+-]\\d{4}");
+        int lines = 0;
+        int traced = 0;
+        for (int i = 0; i < gateways.size(); i++) {
+            for (String line : Files.readAllLines(reportDir.resolve("gateway-" + i + ".log"))) {
+                if (line.isBlank() || !line.startsWith("{")) {
+                    continue; // the JVM's own warnings before logging starts
+                }
+                lines++;
+                var entry = json.readTree(line);
+                for (String field : List.of("timestamp", "level", "loggerName", "message")) {
+                    assertTrue(entry.hasNonNull(field), "field " + field + " in " + line);
+                }
+                assertTrue(time.matcher(entry.get("timestamp").asText()).matches(), "timestamp format: " + line);
+                if (entry.path("mdc").hasNonNull("traceId")) {
+                    assertTrue(entry.path("mdc").hasNonNull("spanId"), line);
+                    traced++;
+                }
+                assertFalse(line.contains(marker), "no body, bad input or API key in a log line: " + line);
+                assertFalse(line.contains(postgres.password()), "no database password in a log line");
+                assertFalse(line.contains("\\\"at\\\":"), "no workload document body in a log line: " + line);
+            }
+        }
+        assertTrue(lines > 50, "the gateways logged JSON lines: " + lines);
+        assertTrue(traced > 0, "lines written while serving a request carry trace and span ids");
+        notes.add("Logs: " + lines + " JSON lines checked, " + traced + " with trace ids; no body, credential or API key.");
     }
 
     private double storageReads() throws Exception {

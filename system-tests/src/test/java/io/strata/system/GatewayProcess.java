@@ -69,7 +69,7 @@ final class GatewayProcess implements AutoCloseable {
     double metric(String name, String labelFragment) throws IOException, InterruptedException {
         String text = HTTP.send(HttpRequest.newBuilder(uri("/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
         double sum = 0;
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{([^}]*)\\} ([0-9.eE+-]+)$").matcher(text);
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{([^}]*)\\} ([0-9.eE+-]+)(?: .*)?$").matcher(text);
         while (m.find()) {
             if (m.group(1).contains(labelFragment)) {
                 sum += Double.parseDouble(m.group(2));

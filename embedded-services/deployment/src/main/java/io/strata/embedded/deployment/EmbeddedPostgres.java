@@ -21,9 +21,10 @@ public final class EmbeddedPostgres implements Startable {
     private static final String ARCHIVE = "postgres-linux-x86_64.txz";
     public static final String DATABASE = "postgres";
     public static final String USER = "postgres";
-    public static final String PASSWORD = "postgres";
 
     private final Duration startupTimeout;
+    /** Generated for each server: no fixed credential exists anywhere. */
+    private final String password = java.util.HexFormat.of().formatHex(randomBytes());
     private Process process;
     private Path dataDir;
     private Path installDir;
@@ -47,7 +48,7 @@ public final class EmbeddedPostgres implements Startable {
         try {
             Files.createDirectories(dataDir);
             Path pwFile = dataDir.resolveSibling(dataDir.getFileName() + ".pw");
-            Files.writeString(pwFile, PASSWORD);
+            Files.writeString(pwFile, password);
             LocalProcesses.giveToUnprivilegedUser(dataDir);
             LocalProcesses.giveToUnprivilegedUser(pwFile);
             LocalProcesses.run(LocalProcesses.unprivileged(List.of(
@@ -109,6 +110,16 @@ public final class EmbeddedPostgres implements Startable {
         } catch (IOException e) {
             return "";
         }
+    }
+
+    private static byte[] randomBytes() {
+        byte[] bytes = new byte[18];
+        new java.security.SecureRandom().nextBytes(bytes);
+        return bytes;
+    }
+
+    public String password() {
+        return password;
     }
 
     public int port() {

@@ -40,7 +40,7 @@ class EmbeddedServicesProcessor {
                             "quarkus.datasource.reactive.url", EmbeddedPostgres::reactiveUrl,
                             "quarkus.datasource.jdbc.url", EmbeddedPostgres::jdbcUrl,
                             "quarkus.datasource.username", pg -> EmbeddedPostgres.USER,
-                            "quarkus.datasource.password", pg -> EmbeddedPostgres.PASSWORD))
+                            "quarkus.datasource.password", EmbeddedPostgres::password))
                     .build());
         }
         if (!ConfigUtils.isPropertyNonEmpty("quarkus.redis.hosts")) {

@@ -33,7 +33,7 @@ public final class LocalServices {
                 + "QUARKUS_DATASOURCE_REACTIVE_URL=" + postgres.reactiveUrl() + "\n"
                 + "QUARKUS_DATASOURCE_JDBC_URL=" + postgres.jdbcUrl() + "\n"
                 + "QUARKUS_DATASOURCE_USERNAME=" + EmbeddedPostgres.USER + "\n"
-                + "QUARKUS_DATASOURCE_PASSWORD=" + EmbeddedPostgres.PASSWORD + "\n";
+                + "QUARKUS_DATASOURCE_PASSWORD=" + postgres.password() + "\n";
         StringBuilder pids = new StringBuilder("STRATA_POSTGRES_PORT=" + postgres.port() + "\n");
         for (EmbeddedRedisCluster.Node node : redis.nodes()) {
             pids.append("STRATA_REDIS_NODE_").append(node.port()).append('=')
