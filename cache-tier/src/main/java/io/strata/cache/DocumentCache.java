@@ -562,12 +562,12 @@ public class DocumentCache {
                 : guards.pipeline(node, "invalidate", () -> redis.batch(List.of(Scripts.INVALIDATE.build(true, documentKeys, args),
                                 Request.cmd(Command.WAIT).arg(config.replicaAcks()).arg(config.replicaAckTimeout().toMillis()))))
                         .map(responses -> responses.get(1).toInteger() >= config.replicaAcks());
-        // a few quick attempts: a connection that was just cut is usually replaced within milliseconds
+        // quick attempts for about 150 ms: a connection that was just cut is usually replaced within milliseconds
         return done.invoke(ok -> {
             if (!ok) {
                 throw new IllegalStateException("too few replicas acknowledged the invalidation");
             }
-        }).onFailure().retry().withBackOff(Duration.ofMillis(5)).atMost(3).onFailure().recoverWithItem(false);
+        }).onFailure().retry().withBackOff(Duration.ofMillis(5), Duration.ofMillis(80)).atMost(5).onFailure().recoverWithItem(false);
     }
 
     /** Neither the write-through nor an invalidation reached Redis: bypass here, tell the others, retry. */

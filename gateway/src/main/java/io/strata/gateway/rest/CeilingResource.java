@@ -1,0 +1,50 @@
+package io.strata.gateway.rest;
+
+import java.util.Arrays;
+
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+
+import io.smallrye.mutiny.Uni;
+
+/**
+ * The benchmark's ceiling: a constant JSON body of the benchmark's document size, answered from
+ * memory through the same HTTP stack, filters and name checks as {@code /v1}, so that the benchmark
+ * can compare a cache hit with what the stack itself costs. Disabled (404) unless
+ * {@code strata.bench.ceiling-enabled=true}.
+ */
+@Path("/v1/{collection}/bench:ceiling")
+public class CeilingResource {
+
+    private final boolean enabled;
+    private final byte[] body;
+
+    public CeilingResource(@ConfigProperty(name = "strata.bench.ceiling-enabled", defaultValue = "false") boolean enabled,
+            @ConfigProperty(name = "strata.bench.ceiling-bytes", defaultValue = "200") int size) {
+        this.enabled = enabled;
+        byte[] bytes = new byte[Math.max(size, 8)];
+        Arrays.fill(bytes, (byte) 'x');
+        bytes[0] = '"';
+        bytes[bytes.length - 1] = '"';
+        this.body = bytes;
+    }
+
+    @GET
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(hidden = true)
+    public Uni<Response> ceiling(@PathParam("collection") String collection) {
+        Names.collection(collection);
+        if (!enabled) {
+            throw new Problem(404, "not-found", "Not found", "no such resource");
+        }
+        return Uni.createFrom().item(Response.ok(body, MediaType.APPLICATION_JSON_TYPE)
+                .header("ETag", "\"1\"").header("Cache-Status", "strata; hit").build());
+    }
+}
