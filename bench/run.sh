@@ -80,8 +80,9 @@ cat >"$work/ceiling.lua" <<'LUA'
 request = function() return wrk.format("GET", "/v1/bench/bench:ceiling") end
 LUA
 
-metric_sum() {
-  curl -fs "$url/q/metrics" | awk -v name="$1" 'index($0, name "{") == 1 { split($0, a, "} "); split(a[2], v, " "); s += v[1] } END { printf "%.0f", s }'
+metric_sum() { # name [label fragment]
+  curl -fs "$url/q/metrics" | awk -v name="$1" -v frag="${2:-}" 'index($0, name "{") == 1 && index($0, frag) > 0 {
+    split($0, a, "\"} "); split(a[2], v, " "); s += v[1] } END { printf "%.0f", s }'
 }
 
 # warm the JIT and fill the cache with every document
@@ -95,15 +96,19 @@ run() { # name script connections
   wrk -t2 -c"$conns" -d3s -s "$work/$script" "$url" >/dev/null
   local q0 r0 q1 r1
   q0=$(metric_sum strata_storage_queries_seconds_count); r0=$(metric_sum strata_redis_commands_seconds_count)
+  local e0 e1
+  e0=$(metric_sum http_server_requests_seconds_count 'status="5')
   local out
   out=$(wrk -t2 -c"$conns" -d"$duration" --latency -s "$work/$script" "$url")
   q1=$(metric_sum strata_storage_queries_seconds_count); r1=$(metric_sum strata_redis_commands_seconds_count)
+  e1=$(metric_sum http_server_requests_seconds_count 'status="5')
   local rps p50 p99 total errors
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   total=$(echo "$out" | awk '/requests in/ {print $1}')
-  errors=$(echo "$out" | awk '/Non-2xx or 3xx responses/ {print $5} /Socket errors/ {s += $4 + $6 + $8 + $10} END {print s + 0}')
+  # 5xx answers (404s of the miss scenario are expected) and socket errors/timeouts
+  errors=$(( e1 - e0 + $(echo "$out" | awk '/Socket errors/ {gsub(",", ""); s += $4 + $6 + $8 + $10} END {print s + 0}') ))
   [ -n "$ceiling_rps" ] || ceiling_rps=$rps
   rows+=("$(printf '| %s | %s | %.0f | %s | %s | %.2f | %.2f | %.2f | %s |' "$name" "$conns" "$rps" "$p50" "$p99" \
     "$(echo "$rps / $ceiling_rps" | bc -l)" "$(echo "($q1 - $q0) / $total" | bc -l)" "$(echo "($r1 - $r0) / $total" | bc -l)" "$errors")")
@@ -120,7 +125,7 @@ run "list pages of 100" list.lua 64
 rss=$(awk '/VmHWM/ {print $2 / 1024 " MiB"}' /proc/$gateway/status)
 
 {
-  echo "| scenario | connections | req/s | p50 | p99 | ratio to ceiling | storage queries / req | Redis round trips / req | errors |"
+  echo "| scenario | connections | req/s | p50 | p99 | ratio to ceiling | storage queries / req | Redis round trips / req | 5xx + socket errors |"
   echo "|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
