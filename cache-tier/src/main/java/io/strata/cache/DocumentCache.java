@@ -236,17 +236,14 @@ public class DocumentCache {
         if (running != null) {
             coalesced.increment();
             return Uni.createFrom().completionStage(running)
-                    .onItemOrFailure().transformToUni((ignored, failure) -> readAfterWaiting(collection, id, forward));
+                    .onItemOrFailure().transformToUni((ignored, failure) -> leaseAndFill(collection, id, forward,
+                            System.nanoTime() + config.leaseWait().toNanos()));
         }
         return leaseAndFill(collection, id, forward, System.nanoTime() + config.leaseWait().toNanos())
                 .onTermination().invoke(() -> {
                     loads.remove(key, done);
                     done.complete(null);
                 });
-    }
-
-    private Uni<CachedLookup> readAfterWaiting(String collection, String id, Forward forward) {
-        return leaseAndFill(collection, id, forward, System.nanoTime() + config.leaseWait().toNanos());
     }
 
     /**

@@ -1,9 +1,7 @@
 package io.strata.gateway.rest;
 
-import java.net.ConnectException;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.TimeoutException;
 
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
@@ -13,7 +11,6 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import io.strata.storage.StorageException;
 import io.strata.storage.StorageUnavailableException;
-import io.vertx.core.VertxException;
 
 /**
  * Every error leaves as {@code application/problem+json} with type, title, status and detail: our
@@ -69,28 +66,15 @@ public class ProblemMappers {
         return response;
     }
 
+    /**
+     * Anything else is a bug. (Storage failures never arrive here: the storage adapter classifies
+     * them and throws {@link StorageUnavailableException}, answered 503 above; Redis failures never
+     * fail a request.)
+     */
     @ServerExceptionMapper(priority = 10_000)
     public Response unexpected(Throwable e) {
-        if (isUnavailable(e)) {
-            LOG.warnf("a backing service is unavailable: %s", e.toString());
-            return toResponse(new Problem(503, "unavailable", "Service unavailable",
-                    "storage is unavailable; try again shortly", RETRY_AFTER_SECONDS));
-        }
         LOG.error("unexpected failure", e);
         return toResponse(new Problem(500, "internal", "Internal error", "an unexpected error occurred"));
-    }
-
-    private static boolean isUnavailable(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ConnectException || t instanceof TimeoutException
-                    || t instanceof io.vertx.sqlclient.ClosedConnectionException
-                    || t instanceof io.vertx.core.http.ConnectionPoolTooBusyException
-                    || (t instanceof VertxException && t.getMessage() != null
-                            && t.getMessage().toLowerCase().contains("timeout"))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     public static Response toResponse(Problem problem) {

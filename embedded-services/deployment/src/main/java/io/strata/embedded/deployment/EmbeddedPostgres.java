@@ -95,9 +95,10 @@ public final class EmbeddedPostgres implements Startable {
         });
     }
 
+    /** Identifies the binaries bundle by where it comes from (its jar), so another version unpacks anew. */
     private static String binariesVersion() {
-        Package pkg = EmbeddedPostgres.class.getPackage();
-        return pkg != null && pkg.getImplementationVersion() != null ? pkg.getImplementationVersion() : "17";
+        java.net.URL archive = Thread.currentThread().getContextClassLoader().getResource(ARCHIVE);
+        return archive == null ? "unknown" : Integer.toHexString(archive.toString().hashCode());
     }
 
     private String bin(String name) {
