@@ -7,7 +7,7 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
 import io.strata.cache.DocumentCache;
-import io.strata.storage.pg.StorageGuards;
+import io.strata.storage.StorageStatus;
 
 /**
  * Readiness reflects what this instance can do, not the health of shared services: without Redis it
@@ -21,9 +21,9 @@ import io.strata.storage.pg.StorageGuards;
 public class InstanceReadiness implements HealthCheck {
 
     private final DocumentCache cache;
-    private final StorageGuards storage;
+    private final StorageStatus storage;
 
-    public InstanceReadiness(DocumentCache cache, StorageGuards storage) {
+    public InstanceReadiness(DocumentCache cache, StorageStatus storage) {
         this.cache = cache;
         this.storage = storage;
     }
@@ -31,7 +31,7 @@ public class InstanceReadiness implements HealthCheck {
     @Override
     public HealthCheckResponse call() {
         var response = HealthCheckResponse.named("strata-instance").up()
-                .withData("postgresql-breaker", storage.state().name())
+                .withData("postgresql-breaker", storage.breakerState())
                 .withData("pending-invalidations", cache.pendingInvalidations());
         cache.redisBreakers().forEach((node, state) -> response.withData("redis-breaker-" + node, state.name()));
         return response.build();

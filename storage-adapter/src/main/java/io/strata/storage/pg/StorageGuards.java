@@ -17,6 +17,7 @@ import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.Guard;
 import io.smallrye.mutiny.Uni;
 import io.strata.storage.StorageException;
+import io.strata.storage.StorageStatus;
 import io.strata.storage.StorageUnavailableException;
 import io.vertx.core.VertxException;
 import io.vertx.pgclient.PgException;
@@ -29,7 +30,7 @@ import io.vertx.sqlclient.ClosedConnectionException;
  * once after a connection failure. Failures of these kinds leave as {@link StorageUnavailableException}.
  */
 @ApplicationScoped
-public class StorageGuards {
+public class StorageGuards implements StorageStatus {
 
     private static final Logger LOG = Logger.getLogger(StorageGuards.class);
     private static final TypeLiteral<Uni<Object>> UNI = new TypeLiteral<>() {
@@ -81,6 +82,11 @@ public class StorageGuards {
     /** The breaker's state, for health and metrics. */
     public CircuitBreakerState state() {
         return state;
+    }
+
+    @Override
+    public String breakerState() {
+        return state.name();
     }
 
     /** A read: guarded, and retried after a connection failure. */
