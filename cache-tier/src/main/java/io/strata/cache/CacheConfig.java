@@ -77,6 +77,37 @@ public interface CacheConfig {
 
     Redis redis();
 
+    Near near();
+
+    /**
+     * The near cache (L1): documents held in this process for reads that accept bounded staleness
+     * ({@code Cache-Control: max-stale=N}, or a collection's default). Strict reads never use it.
+     */
+    interface Near {
+        /** Whether this instance keeps a near cache and writes publish invalidations for it. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Hard bound on how long a document is served from the near cache after it was read. */
+        @WithDefault("1s")
+        Duration ttl();
+
+        /** Most documents held; the least recently used go first. */
+        @WithDefault("100000")
+        long maxEntries();
+
+        /** Documents larger than this are not held (their bytes would crowd out many small ones). */
+        @WithDefault("64K")
+        io.quarkus.runtime.configuration.MemorySize maxBodySize();
+
+        /**
+         * The staleness a collection's reads accept when the client says nothing (as if it sent
+         * {@code max-stale=N}); collections not listed are strict. E.g.
+         * {@code strata.cache.near.default-max-stale."catalog"=1s}.
+         */
+        java.util.Map<String, Duration> defaultMaxStale();
+    }
+
     /** Guards around Redis calls (per Redis master). */
     interface Redis {
         /** Longest a single Redis command may take before the request goes to storage instead. */

@@ -110,11 +110,16 @@ public class DocumentCache {
     private final Counter writeThroughs;
     private final Counter writeThroughFailures;
     private final Counter tombstones;
+    private final Counter nearHits;
+    private final Counter nearMisses;
+    /** The near cache and its invalidation channel; {@code null} when disabled. */
+    private final NearCache near;
+    private final InvalidationChannel nearChannel;
     private long sweepTimer = -1;
     private long confirmTimer = -1;
 
     public DocumentCache(Redis redis, DocumentStore store, ChangeLog changes, CacheConfig config, CacheHooks hooks,
-            Vertx vertx, MeterRegistry registry) {
+            Vertx vertx, MeterRegistry registry, RedisOptionsCapture redisOptions) {
         this.redis = redis;
         this.store = store;
         this.changes = changes;
@@ -139,11 +144,33 @@ public class DocumentCache {
         this.writeThroughFailures = registry.counter("strata.cache.write_throughs", "result", "failed");
         this.tombstones = registry.counter("strata.cache.tombstones");
         registry.gauge("strata.cache.pending_invalidations", pending, PendingInvalidations::size);
+        this.nearHits = registry.counter("strata.cache.near.reads", "result", "hit");
+        this.nearMisses = registry.counter("strata.cache.near.reads", "result", "miss");
+        if (config.near().enabled()) {
+            this.near = new NearCache(config.near());
+            this.nearChannel = new InvalidationChannel(config.keyPrefix() + ":" + CacheKeys.FORMAT + ":near-invalidations",
+                    vertx.getDelegate(), () -> {
+                        io.vertx.redis.client.RedisOptions options = redisOptions.options();
+                        return options == null ? new io.vertx.redis.client.RedisOptions() : options.setPoolName("strata-near");
+                    }, topology::masters, near, registry);
+            registry.gauge("strata.cache.near.entries", near, NearCache::size);
+        } else {
+            this.near = null;
+            this.nearChannel = null;
+        }
     }
 
     @PostConstruct
     void start() {
-        changes.onAnnouncement(change -> pending.add(change.collection(), change.id(), change.version()));
+        changes.onAnnouncement(change -> {
+            pending.add(change.collection(), change.id(), change.version());
+            if (near != null) {
+                near.invalidate(keys.entry(change.collection(), change.id()));
+            }
+        });
+        if (nearChannel != null) {
+            nearChannel.start();
+        }
         sweepTimer = vertx.setPeriodic(config.invalidationRetryInterval().toMillis(), tick -> sweep());
         confirmTimer = vertx.setPeriodic(100, tick -> confirmChanges());
     }
@@ -152,13 +179,41 @@ public class DocumentCache {
     void stop() {
         vertx.cancelTimer(sweepTimer);
         vertx.cancelTimer(confirmTimer);
+        if (nearChannel != null) {
+            nearChannel.stop();
+        }
     }
 
     // ---------------------------------------------------------------- reads
 
-    /** Reads one document through the cache. */
+    /**
+     * Reads one document through the cache. A read that accepts staleness ({@link ReadOptions#maxStale()},
+     * or the collection's default) may be answered from the near cache; any other read, and a near
+     * miss, is strict: never older than a write acknowledged before it began.
+     */
     @WithSpan("strata.cache.read")
     public Uni<CachedLookup> read(String collection, String id, ReadOptions options) {
+        Duration maxStale = near == null || options.revalidate() ? null
+                : options.maxStale() != null ? options.maxStale() : config.near().defaultMaxStale().get(collection);
+        if (maxStale == null || maxStale.isZero()) {
+            return strictRead(collection, id, options);
+        }
+        String entryKey = keys.entry(collection, id);
+        Lookup held = near.get(entryKey, maxStale);
+        if (held != null) {
+            nearHits.increment();
+            return Uni.createFrom().item(new CachedLookup(held, CacheStatus.NEAR_HIT));
+        }
+        nearMisses.increment();
+        long readAt = NearCache.now();
+        return strictRead(collection, id, options).map(read -> {
+            // a stale serve is not an answer the staleness bound can start from
+            boolean stored = read.status().staleBy() == null && near.offer(entryKey, read.lookup(), readAt);
+            return new CachedLookup(read.lookup(), read.status().nearMiss(stored));
+        });
+    }
+
+    private Uni<CachedLookup> strictRead(String collection, String id, ReadOptions options) {
         if (pending.contains(collection, id)) {
             return bypass(collection, id);
         }
@@ -519,11 +574,15 @@ public class DocumentCache {
     @WithSpan("strata.cache.write_through")
     Uni<Void> writeThrough(WriteResult write) {
         List<String> writeKeys = fillKeys(write.collection(), write.id());
+        if (near != null) {
+            // before the write is acknowledged: this instance never answers an older version from L1
+            near.invalidate(writeKeys.get(0));
+        }
         long now = System.currentTimeMillis();
         Object[] args = write.deleted()
                 ? new Object[] { write.version(), now + config.negativeTtl().toMillis(), keyTtl(config.negativeTtl().toMillis()),
-                        config.writeFloorTtl().toMillis() }
-                : writeArgs(write, now);
+                        config.writeFloorTtl().toMillis(), nearChannel(), nearMessage(writeKeys.get(0)) }
+                : writeArgs(write, now, writeKeys.get(0));
         String node = topology.ownerNow(writeKeys.get(0));
         Uni<Boolean> cached = hooks.runBeforeWriteThrough(write.collection(), write.id()).flatMap(ready -> config.replicaAcks() == 0
                 ? guards.call(node, "write_through", () -> Scripts.WRITE.run(redis, writeKeys, args)).map(ignored -> true)
@@ -553,7 +612,7 @@ public class DocumentCache {
 
     private Uni<Boolean> invalidateNow(List<String> documentKeys, long version) {
         String node = topology.ownerNow(documentKeys.get(0));
-        Object[] args = { version, config.writeFloorTtl().toMillis() };
+        Object[] args = { version, config.writeFloorTtl().toMillis(), nearChannel(), nearMessage(documentKeys.get(0)) };
         Uni<Boolean> done = config.replicaAcks() == 0
                 ? guards.call(node, "invalidate", () -> Scripts.INVALIDATE.run(redis, documentKeys, args)).map(ignored -> true)
                 : guards.pipeline(node, "invalidate", () -> redis.batch(List.of(Scripts.INVALIDATE.build(true, documentKeys, args),
@@ -578,9 +637,19 @@ public class DocumentCache {
                 .onFailure().recoverWithNull().replaceWithVoid();
     }
 
-    private Object[] writeArgs(WriteResult write, long now) {
+    private Object[] writeArgs(WriteResult write, long now, String entryKey) {
         long fresh = jitteredTtl();
-        return new Object[] { write.version(), now + fresh, keyTtl(fresh), config.writeFloorTtl().toMillis(), write.body() };
+        return new Object[] { write.version(), now + fresh, keyTtl(fresh), config.writeFloorTtl().toMillis(), nearChannel(),
+                nearMessage(entryKey), write.body() };
+    }
+
+    /** The near-cache invalidation channel the scripts publish on ({@code ""}: none). */
+    private String nearChannel() {
+        return nearChannel == null ? "" : nearChannel.channel();
+    }
+
+    private String nearMessage(String entryKey) {
+        return nearChannel == null ? "" : nearChannel.message(entryKey);
     }
 
     /** The write-through and a {@code WAIT} on the same connection: true when enough replicas acknowledged. */
@@ -600,7 +669,8 @@ public class DocumentCache {
             PendingInvalidations.Key key = mark.getKey();
             List<String> invalidateKeys = fillKeys(key.collection(), key.id());
             guards.call(topology.ownerNow(invalidateKeys.get(0)), "invalidate", () -> Scripts.INVALIDATE.run(redis, invalidateKeys,
-                            mark.getValue().version(), config.writeFloorTtl().toMillis()))
+                            mark.getValue().version(), config.writeFloorTtl().toMillis(), nearChannel(),
+                            nearMessage(invalidateKeys.get(0))))
                     .subscribe().with(
                             ok -> {
                                 pending.resolved(key, mark.getValue());

@@ -42,6 +42,15 @@ final class Scripts {
             end
             """;
 
+    /** Tells every instance's near cache that the document changed (ARGV channel '' when no instance keeps one). */
+    private static final String ANNOUNCE = """
+            local function announce(channel, message)
+              if channel ~= '' then
+                redis.call('PUBLISH', channel, message)
+              end
+            end
+            """;
+
     /** Raises the document's version floor (KEYS[3]) to {@code version}; false when the floor is newer. */
     private static final String RAISE_FLOOR = """
             local function raise_floor(floor, version, ttl)
@@ -73,25 +82,28 @@ final class Scripts {
 
     /**
      * Write-through after a storage commit. KEYS: entry, fill token, floor. ARGV: version, fresh-until
-     * ms, ttl ms, floor ttl ms, [body] (no body: a tombstone). Removing the fill token first is what
-     * stops a fill that read storage before this write from landing afterwards; the floor stops an
-     * older write-through that arrives after this one from landing even if the entry is gone by then.
-     * Returns 1 stored, -1 a newer version is cached or was announced.
+     * ms, ttl ms, floor ttl ms, near-cache channel, message, [body] (no body: a tombstone). Removing the
+     * fill token first is what stops a fill that read storage before this write from landing
+     * afterwards; the floor stops an older write-through that arrives after this one from landing even
+     * if the entry is gone by then. Returns 1 stored, -1 a newer version is cached or was announced.
      */
-    static final Scripts.Script WRITE = new Script(STORE_IF_NOT_OLDER + RAISE_FLOOR + """
+    static final Scripts.Script WRITE = new Script(STORE_IF_NOT_OLDER + RAISE_FLOOR + ANNOUNCE + """
             redis.call('DEL', KEYS[2])
+            announce(ARGV[5], ARGV[6])
             if not raise_floor(KEYS[3], ARGV[1], ARGV[4]) then
               return -1
             end
-            return store(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[5])
+            return store(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[7])
             """);
 
     /**
      * Invalidation after a failed write-through. KEYS: entry, fill token, floor. ARGV: the version of
-     * the write (0 when unknown), floor ttl ms. Deletes the entry and the token and keeps the floor.
+     * the write (0 when unknown), floor ttl ms, near-cache channel, message. Deletes the entry and the
+     * token and keeps the floor.
      */
-    static final Scripts.Script INVALIDATE = new Script(RAISE_FLOOR + """
+    static final Scripts.Script INVALIDATE = new Script(RAISE_FLOOR + ANNOUNCE + """
             redis.call('DEL', KEYS[1], KEYS[2])
+            announce(ARGV[3], ARGV[4])
             if tonumber(ARGV[1]) > 0 then
               raise_floor(KEYS[3], ARGV[1], ARGV[2])
             end

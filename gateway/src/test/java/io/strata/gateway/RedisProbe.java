@@ -66,6 +66,18 @@ public class RedisProbe {
         send(Request.cmd(Command.DEL).arg(entryKey(collection, id)));
     }
 
+    /** Stores an entry as another instance's write-through would, without telling any near cache. */
+    public void store(String collection, String id, long version, String body) {
+        send(Request.cmd(Command.HSET).arg(entryKey(collection, id)).arg("v").arg(String.valueOf(version))
+                .arg("b").arg(body).arg("f").arg(String.valueOf(System.currentTimeMillis() + 3_600_000)));
+    }
+
+    /** Publishes a near-cache invalidation of the document as another instance's write-through does. */
+    public void announce(String collection, String id) {
+        send(Request.cmd(Command.PUBLISH).arg("strata:1:near-invalidations")
+                .arg(entryKey(collection, id) + " " + System.currentTimeMillis() + " peer0000"));
+    }
+
     /** Which master serves the document's slot (for spreading test ids over the cluster). */
     public int slot(String collection, String id) {
         return send(Request.cmd(Command.CLUSTER).arg("KEYSLOT").arg(entryKey(collection, id))).toInteger();

@@ -14,7 +14,9 @@ final class CacheControl {
     /**
      * {@code no-cache}: answer nothing from the cache without going to storage (and accept no stale
      * copy when storage fails); {@code stale-if-error=N}: accept an entry up to N seconds past its
-     * freshness when storage fails.
+     * freshness when storage fails; {@code max-stale=N}: accept an answer that may lag the latest
+     * acknowledged write by up to N seconds ({@code max-stale} without a value: as much as the near
+     * cache allows; {@code max-stale=0}: strict, even where the collection's default is not).
      */
     static ReadOptions readOptions(String header) {
         if (header == null) {
@@ -22,6 +24,7 @@ final class CacheControl {
         }
         boolean noCache = false;
         Duration staleIfError = null;
+        Duration maxStale = null;
         for (String directive : header.split(",")) {
             String token = directive.trim().toLowerCase(Locale.ROOT);
             int eq = token.indexOf('=');
@@ -30,14 +33,23 @@ final class CacheControl {
             if (name.equals("no-cache")) {
                 noCache = true;
             } else if (name.equals("stale-if-error") && value != null) {
-                try {
-                    staleIfError = Duration.ofSeconds(Math.max(0, Long.parseLong(value)));
-                } catch (NumberFormatException e) {
-                    // an unparseable directive is ignored (RFC 9111 §5.2)
-                }
+                staleIfError = seconds(value, staleIfError);
+            } else if (name.equals("max-stale")) {
+                maxStale = value == null ? UNBOUNDED : seconds(value, maxStale);
             }
         }
-        return noCache ? new ReadOptions(true, Duration.ZERO) : staleIfError == null ? ReadOptions.DEFAULT
-                : new ReadOptions(false, staleIfError);
+        return noCache ? new ReadOptions(true, Duration.ZERO, Duration.ZERO) : new ReadOptions(false, staleIfError, maxStale);
+    }
+
+    /** {@code max-stale} without a value: any staleness the near cache's own bound allows. */
+    private static final Duration UNBOUNDED = Duration.ofDays(1);
+
+    /** A delta-seconds value (RFC 9111 §1.2.2); an unparseable one is ignored (RFC 9111 §5.2). */
+    private static Duration seconds(String value, Duration otherwise) {
+        try {
+            return Duration.ofSeconds(Math.max(0, Long.parseLong(value)));
+        } catch (NumberFormatException e) {
+            return value.matches("[0-9]+") ? UNBOUNDED : otherwise;
+        }
     }
 }

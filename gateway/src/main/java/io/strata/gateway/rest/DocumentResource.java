@@ -75,7 +75,7 @@ public class DocumentResource {
             content = @Content(mediaType = PROBLEM))
     public Uni<Response> get(@PathParam("collection") String collection, @PathParam("id") String id,
             @Parameter(description = "Entity tags; 304 when one matches") @HeaderParam("If-None-Match") String ifNoneMatch,
-            @Parameter(description = "no-cache: read storage and refresh the cache; stale-if-error=N: accept a copy up to N s past freshness when storage fails") @HeaderParam("Cache-Control") String cacheControl) {
+            @Parameter(description = "no-cache: read storage and refresh the cache; stale-if-error=N: accept a copy up to N s past freshness when storage fails; max-stale=N: accept an answer up to N s behind the latest write (may come from the near cache); max-stale=0: strict") @HeaderParam("Cache-Control") String cacheControl) {
         Names.collection(collection);
         Names.id(id);
         return cache.read(collection, id, CacheControl.readOptions(cacheControl)).map(read -> answer(read, ifNoneMatch));
@@ -96,12 +96,16 @@ public class DocumentResource {
     }
 
     /**
-     * RFC 9211 Cache-Status for the cache named {@code strata}: {@code hit} (with {@code ttl} negative
+     * RFC 9211 Cache-Status. The shared cache is {@code strata}: {@code hit} (with {@code ttl} negative
      * and a {@code detail} when the entry was past its freshness), or {@code fwd=miss|request|stale|bypass}
      * with {@code stored} when the answer was cached and {@code collapsed} when it came from another
-     * reader's fill.
+     * reader's fill. The near cache, in front of it, is {@code strata-near} and appears only on reads
+     * that accepted staleness: alone when it answered, after {@code strata} when it did not.
      */
     static String cacheStatus(CacheStatus status) {
+        if (status.near() == CacheStatus.Near.HIT) {
+            return "strata-near; hit";
+        }
         StringBuilder value = new StringBuilder("strata");
         if (status.hit()) {
             value.append("; hit");
@@ -119,6 +123,12 @@ public class DocumentResource {
         }
         if (status.detail() != null) {
             value.append("; detail=").append(status.detail());
+        }
+        if (status.near() != null) {
+            value.append(", strata-near; fwd=miss");
+            if (status.near() == CacheStatus.Near.MISS_STORED) {
+                value.append("; stored");
+            }
         }
         return value.toString();
     }

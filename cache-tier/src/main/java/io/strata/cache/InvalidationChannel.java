@@ -1,0 +1,187 @@
+package io.strata.cache;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import org.jboss.logging.Logger;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisClientType;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+
+/**
+ * The Redis pub/sub channel that tells every instance's {@link NearCache} which documents changed.
+ * The write-through and invalidation scripts publish the document's entry key on it (Redis Cluster
+ * forwards a {@code PUBLISH} to every node), and each instance keeps one subscription, on any node,
+ * moving to another when its node goes away. While no subscription is up the near cache serves nothing.
+ *
+ * <p>A message is {@code <entry key> <epoch ms at publication> <instance>}; the delay from
+ * publication to receipt is recorded per origin (this instance or a peer).
+ */
+final class InvalidationChannel {
+
+    private static final Logger LOG = Logger.getLogger(InvalidationChannel.class);
+    private static final long RETRY_MILLIS = 500;
+
+    private final String channel;
+    private final String instance = UUID.randomUUID().toString().substring(0, 8);
+    private final Vertx vertx;
+    private final Supplier<RedisOptions> options;
+    private final Supplier<java.util.Set<String>> masters;
+    private final NearCache near;
+    private final Timer peerDelay;
+    private final Timer selfDelay;
+    private final Counter received;
+    private Redis client;
+    private int attempt;
+    private volatile boolean stopped;
+
+    InvalidationChannel(String channel, Vertx vertx, Supplier<RedisOptions> options, Supplier<java.util.Set<String>> masters,
+            NearCache near, MeterRegistry registry) {
+        this.channel = channel;
+        this.vertx = vertx;
+        this.options = options;
+        this.masters = masters;
+        this.near = near;
+        this.peerDelay = delayTimer(registry, "peer");
+        this.selfDelay = delayTimer(registry, "self");
+        this.received = registry.counter("strata.cache.near.invalidations");
+    }
+
+    private static Timer delayTimer(MeterRegistry registry, String origin) {
+        return Timer.builder("strata.cache.near.invalidation.delay")
+                .description("From the publication of a change to its receipt by this instance's near cache")
+                .tag("origin", origin).publishPercentileHistogram().register(registry);
+    }
+
+    String channel() {
+        return channel;
+    }
+
+    /** The message announcing a change of the document whose entry key is {@code entryKey}. */
+    String message(String entryKey) {
+        return entryKey + " " + System.currentTimeMillis() + " " + instance;
+    }
+
+    void start() {
+        vertx.runOnContext(ignored -> subscribe());
+    }
+
+    void stop() {
+        stopped = true;
+        close();
+    }
+
+    private void subscribe() {
+        if (stopped) {
+            return;
+        }
+        RedisOptions base = options.get();
+        List<String> endpoints = endpoints(base);
+        if (endpoints.isEmpty()) {
+            retryLater();
+            return;
+        }
+        String endpoint = endpoints.get(Math.floorMod(attempt++, endpoints.size()));
+        client = Redis.createClient(vertx, new RedisOptions(base).setType(RedisClientType.STANDALONE)
+                .setEndpoints(List.of(endpoint)).setMaxPoolSize(1).setMaxPoolWaiting(1));
+        client.connect().onSuccess(connection -> {
+            connection.handler(this::onMessage);
+            connection.exceptionHandler(failure -> lost(connection, failure.toString()));
+            connection.endHandler(ended -> lost(connection, "connection closed"));
+            connection.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onSuccess(ok -> {
+                near.live();
+                LOG.debugf("near cache subscribed to %s", channel);
+            }).onFailure(failure -> lost(connection, failure.toString()));
+        }).onFailure(failure -> {
+            LOG.debugf("near cache invalidation channel unreachable at %s: %s", redact(endpoint), failure);
+            close();
+            retryLater();
+        });
+    }
+
+    private void lost(RedisConnection connection, String why) {
+        if (near.isLive()) {
+            LOG.infof("near cache invalidation channel lost (%s); near cache off until resubscribed", why);
+        }
+        near.down();
+        connection.close();
+        close();
+        retryLater();
+    }
+
+    private void close() {
+        if (client != null) {
+            client.close();
+            client = null;
+        }
+    }
+
+    private void retryLater() {
+        if (!stopped) {
+            vertx.setTimer(RETRY_MILLIS, ignored -> subscribe());
+        }
+    }
+
+    private void onMessage(Response response) {
+        if (response == null || response.size() < 3 || !"message".equalsIgnoreCase(response.get(0).toString())) {
+            return;
+        }
+        String payload = response.get(2).toString();
+        String[] parts = payload.split(" ");
+        if (parts.length != 3) {
+            return;
+        }
+        near.invalidate(parts[0]);
+        received.increment();
+        try {
+            long delay = Math.max(0, System.currentTimeMillis() - Long.parseLong(parts[1]));
+            (instance.equals(parts[2]) ? selfDelay : peerDelay).record(delay, TimeUnit.MILLISECONDS);
+        } catch (NumberFormatException e) {
+            LOG.debugf("malformed invalidation message: %s", payload);
+        }
+    }
+
+    /**
+     * Where to subscribe: the masters of the current slot map (with the configured scheme and
+     * credentials), or the configured endpoints before the map is known.
+     */
+    private List<String> endpoints(RedisOptions base) {
+        List<String> configured = base.getEndpoints();
+        java.util.Set<String> known = masters.get();
+        if (known.isEmpty() || configured.isEmpty()) {
+            return configured;
+        }
+        List<String> endpoints = new ArrayList<>();
+        try {
+            URI template = new URI(configured.get(0));
+            for (String master : known) {
+                int colon = master.lastIndexOf(':');
+                endpoints.add(new URI(template.getScheme(), template.getRawUserInfo(), master.substring(0, colon),
+                        Integer.parseInt(master.substring(colon + 1)), null, null, null).toString());
+            }
+        } catch (URISyntaxException | RuntimeException e) {
+            return configured;
+        }
+        return endpoints;
+    }
+
+    private static String redact(String endpoint) {
+        int at = endpoint.indexOf('@');
+        int scheme = endpoint.indexOf("://");
+        return at < 0 || scheme < 0 ? endpoint : endpoint.substring(0, scheme + 3) + "***" + endpoint.substring(at);
+    }
+}

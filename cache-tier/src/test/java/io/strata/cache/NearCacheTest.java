@@ -1,0 +1,111 @@
+package io.strata.cache;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import io.quarkus.runtime.configuration.MemorySize;
+import io.strata.storage.Document;
+import io.strata.storage.Lookup;
+
+/** The near cache's bookkeeping: what it holds, for how long, and what an invalidation excludes. */
+class NearCacheTest {
+
+    private static CacheConfig.Near config(Duration ttl, long maxBody) {
+        return new CacheConfig.Near() {
+            public boolean enabled() {
+                return true;
+            }
+
+            public Duration ttl() {
+                return ttl;
+            }
+
+            public long maxEntries() {
+                return 100;
+            }
+
+            public MemorySize maxBodySize() {
+                return new MemorySize(java.math.BigInteger.valueOf(maxBody));
+            }
+
+            public Map<String, Duration> defaultMaxStale() {
+                return Map.of();
+            }
+        };
+    }
+
+    private static Lookup found(long version, int size) {
+        return new Lookup.Found(new Document("c", "d", version, new byte[size]));
+    }
+
+    private static NearCache live(Duration ttl) {
+        NearCache near = new NearCache(config(ttl, 1024));
+        near.live();
+        return near;
+    }
+
+    @Test
+    void holdsAStrictAnswerForReadsThatAcceptItsAge() throws Exception {
+        NearCache near = live(Duration.ofSeconds(10));
+        assertTrue(near.offer("k", found(3, 10), NearCache.now()));
+        assertEquals(3, near.get("k", Duration.ofSeconds(5)).version());
+        Thread.sleep(30);
+        assertNull(near.get("k", Duration.ofMillis(20)), "older than the client accepts");
+        assertEquals(3, near.get("k", Duration.ofSeconds(5)).version());
+    }
+
+    @Test
+    void theTtlBoundsEveryAnswerWhateverTheClientAccepts() throws Exception {
+        NearCache near = live(Duration.ofMillis(40));
+        near.offer("k", found(1, 10), NearCache.now());
+        Thread.sleep(60);
+        assertNull(near.get("k", Duration.ofDays(1)));
+    }
+
+    @Test
+    void aReadThatBeganBeforeAnInvalidationCannotPutItsAnswerBack() {
+        NearCache near = live(Duration.ofSeconds(10));
+        long before = NearCache.now();
+        near.invalidate("k");
+        assertFalse(near.offer("k", found(1, 10), before));
+        assertNull(near.get("k", Duration.ofSeconds(5)));
+        assertTrue(near.offer("k", found(2, 10), NearCache.now()), "a read that began after it may");
+        assertEquals(2, near.get("k", Duration.ofSeconds(5)).version());
+    }
+
+    @Test
+    void anOlderVersionNeverReplacesANewerOne() {
+        NearCache near = live(Duration.ofSeconds(10));
+        near.offer("k", found(5, 10), NearCache.now());
+        near.offer("k", found(4, 10), NearCache.now());
+        assertEquals(5, near.get("k", Duration.ofSeconds(5)).version());
+    }
+
+    @Test
+    void withoutItsChannelItServesAndHoldsNothing() {
+        NearCache near = new NearCache(config(Duration.ofSeconds(10), 1024));
+        assertFalse(near.offer("k", found(1, 10), NearCache.now()), "not live yet");
+        near.live();
+        long beforeGap = NearCache.now();
+        near.offer("k", found(1, 10), NearCache.now());
+        near.down();
+        assertNull(near.get("k", Duration.ofSeconds(5)));
+        near.live();
+        assertNull(near.get("k", Duration.ofSeconds(5)), "dropped: messages may have been missed");
+        assertFalse(near.offer("k", found(1, 10), beforeGap), "a read from before the gap is not held");
+    }
+
+    @Test
+    void largeBodiesAreNotHeld() {
+        NearCache near = live(Duration.ofSeconds(10));
+        assertFalse(near.offer("k", found(1, 2048), NearCache.now()));
+        assertTrue(near.offer("n", Lookup.absent("c", "n", 7), NearCache.now()), "a negative answer is held");
+    }
+}

@@ -1,0 +1,175 @@
+package io.strata.gateway;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.anyOf;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.UUID;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.Test;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import io.strata.storage.DocumentStore;
+import io.strata.storage.Precondition;
+
+/**
+ * The near cache: used only by reads that accept staleness, invalidated by this instance's writes
+ * before they are acknowledged, by other instances' writes through the invalidation channel, and
+ * never serving an answer older than the client's {@code max-stale}. (Tests run with a 5 s near-cache
+ * TTL, so that an invalidation is told apart from expiry.)
+ */
+@QuarkusTest
+class NearCacheTest {
+
+    private static final String JSON = "application/json";
+
+    @Inject
+    RedisProbe redis;
+
+    @Inject
+    DocumentStore store;
+
+    @Inject
+    MeterRegistry registry;
+
+    private static String newCollection() {
+        return "near-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    private static long put(String c, String id, String body) {
+        String etag = given().contentType(JSON).body(body).put("/v1/{c}/docs/{id}", c, id)
+                .then().statusCode(anyOf(equalTo(200), equalTo(201))).extract().header("ETag");
+        return Long.parseLong(etag.replace("\"", ""));
+    }
+
+    private static Response get(String c, String id, String cacheControl) {
+        return cacheControl == null ? given().get("/v1/{c}/docs/{id}", c, id)
+                : given().header("Cache-Control", cacheControl).get("/v1/{c}/docs/{id}", c, id);
+    }
+
+    private static long version(Response response) {
+        return Long.parseLong(response.header("ETag").replace("\"", ""));
+    }
+
+    /** Reads until the near cache answers: it serves nothing until its invalidation channel is up. */
+    private static Response awaitNearHit(String c, String id, String cacheControl) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        Response response = get(c, id, cacheControl);
+        while (!"strata-near; hit".equals(response.header("Cache-Status")) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            response = get(c, id, cacheControl);
+        }
+        assertEquals("strata-near; hit", response.header("Cache-Status"));
+        return response;
+    }
+
+    /** A write made by another instance: committed to storage and written through to Redis. */
+    private long peerWrite(String c, String id, String body) {
+        long version = store.put(c, id, body.getBytes(StandardCharsets.UTF_8), Precondition.NONE)
+                .await().atMost(Duration.ofSeconds(10)).version();
+        redis.store(c, id, version, body);
+        return version;
+    }
+
+    private double nearReads(String result) {
+        var counter = registry.find("strata.cache.near.reads").tag("result", result).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    @Test
+    void strictReadsNeverUseTheNearCache() {
+        String c = newCollection();
+        long v = put(c, "s", "{\"s\":1}");
+        for (int i = 0; i < 3; i++) {
+            get(c, "s", null).then().statusCode(200).header("Cache-Status", "strata; hit").header("ETag", "\"" + v + "\"");
+            get(c, "s", "max-stale=0").then().statusCode(200).header("Cache-Status", "strata; hit");
+        }
+    }
+
+    @Test
+    void aReadThatAcceptsStalenessIsAnsweredFromTheNearCache() throws Exception {
+        String c = newCollection();
+        long v = put(c, "n", "{\"near\":true}");
+        get(c, "n", "max-stale=10").then().statusCode(200)
+                .header("Cache-Status", anyOf(equalTo("strata; hit, strata-near; fwd=miss; stored"),
+                        equalTo("strata; hit, strata-near; fwd=miss")));
+        awaitNearHit(c, "n", "max-stale=10");
+        double hits = nearReads("hit");
+        Response answer = get(c, "n", "max-stale=10");
+        answer.then().statusCode(200).header("Cache-Status", "strata-near; hit").header("ETag", "\"" + v + "\"");
+        assertEquals("{\"near\":true}", answer.asString(), "the body as it was written");
+        assertEquals(hits + 1, nearReads("hit"));
+        // If-None-Match is answered from the near cache too
+        given().header("Cache-Control", "max-stale=10").header("If-None-Match", "\"" + v + "\"")
+                .get("/v1/{c}/docs/{id}", c, "n").then().statusCode(304).header("Cache-Status", "strata-near; hit");
+        // no-cache always revalidates with storage
+        get(c, "n", "max-stale=10, no-cache").then().statusCode(200).header("Cache-Status", "strata; fwd=request; stored");
+    }
+
+    @Test
+    void aWriteThroughThisInstanceIsNeverFollowedByAnOlderNearRead() throws Exception {
+        String c = newCollection();
+        put(c, "w", "{\"n\":0}");
+        awaitNearHit(c, "w", "max-stale=60");
+        for (int n = 1; n <= 30; n++) {
+            long v = put(c, "w", "{\"n\":" + n + "}");
+            Response read = get(c, "w", "max-stale=60");
+            assertEquals(v, version(read), "read after write " + n + ": " + read.header("Cache-Status"));
+            assertEquals("{\"n\":" + n + "}", read.asString());
+        }
+        given().delete("/v1/{c}/docs/{id}", c, "w").then().statusCode(204);
+        get(c, "w", "max-stale=60").then().statusCode(404);
+    }
+
+    @Test
+    void anotherInstancesWriteReachesTheNearCacheThroughTheChannel() throws Exception {
+        String c = newCollection();
+        long v1 = put(c, "p", "{\"v\":1}");
+        awaitNearHit(c, "p", "max-stale=60");
+        long v2 = peerWrite(c, "p", "{\"v\":2}");
+        // not announced yet: the near cache may lag, within the client's bound
+        Response lagging = get(c, "p", "max-stale=60");
+        assertEquals(v1, version(lagging), lagging.header("Cache-Status"));
+        assertEquals("strata-near; hit", lagging.header("Cache-Status"));
+        redis.announce(c, "p");
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        long seen = v1;
+        while (seen != v2 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+            seen = version(get(c, "p", "max-stale=60"));
+        }
+        // the near-cache TTL here is 5 s: only the announcement can have removed the older copy this soon
+        assertEquals(v2, seen, "the announced write is read");
+    }
+
+    @Test
+    void noAnswerIsOlderThanTheClientsMaxStale() throws Exception {
+        String c = newCollection();
+        long v1 = put(c, "b", "{\"b\":1}");
+        awaitNearHit(c, "b", "max-stale=1");
+        long v2 = peerWrite(c, "b", "{\"b\":2}");
+        assertEquals(v1, version(get(c, "b", "max-stale=60")), "the unannounced write is not in the near cache");
+        Thread.sleep(1100);
+        Response bounded = get(c, "b", "max-stale=1");
+        assertEquals(v2, version(bounded), "a copy older than 1 s is not served to max-stale=1: " + bounded.header("Cache-Status"));
+        assertTrue(bounded.header("Cache-Status").startsWith("strata; hit, strata-near; fwd=miss"), bounded.header("Cache-Status"));
+    }
+
+    @Test
+    void aCollectionCanMakeBoundedStalenessItsDefault() throws Exception {
+        String c = "near-default";
+        String id = "d-" + UUID.randomUUID();
+        put(c, id, "{\"d\":true}");
+        awaitNearHit(c, id, null);
+        get(c, id, "max-stale=0").then().statusCode(200).header("Cache-Status", "strata; hit");
+        get(c, id, "no-cache").then().statusCode(200).header("Cache-Status", "strata; fwd=request; stored");
+    }
+}
