@@ -65,6 +65,12 @@ final class ClusterTopology {
                 .filter(java.util.Objects::nonNull).collect(java.util.stream.Collectors.toSet());
     }
 
+    /** Loads the slot map now; answers the masters in it. */
+    Uni<java.util.Set<String>> load() {
+        return owners().map(map -> java.util.Arrays.stream(map).filter(java.util.Objects::nonNull)
+                .collect(java.util.stream.Collectors.toSet()));
+    }
+
     /** Forgets the slot map, so the next batch reloads it. */
     void invalidate() {
         owners = null;

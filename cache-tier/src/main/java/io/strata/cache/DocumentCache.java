@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 import jakarta.annotation.PostConstruct;
@@ -93,6 +94,7 @@ public class DocumentCache {
     private final CacheKeys keys;
     private final ClusterTopology topology;
     private final RedisGuards guards;
+    private final NodeClients nodes;
     private final PendingInvalidations pending = new PendingInvalidations();
     private final StorageReads storageReads;
     private final Map<PendingInvalidations.Key, CompletableFuture<Void>> loads = new ConcurrentHashMap<>();
@@ -129,6 +131,8 @@ public class DocumentCache {
         this.keys = new CacheKeys(config.keyPrefix());
         this.topology = new ClusterTopology(redis, config.topologyRefreshInterval());
         this.guards = new RedisGuards(config.redis(), registry);
+        Supplier<io.vertx.redis.client.RedisOptions> redisOptionsSupplier = redisOptions::options;
+        this.nodes = new NodeClients(redis, vertx, redisOptionsSupplier, topology);
         this.storageReads = new StorageReads(store);
         this.hits = registry.counter("strata.cache.reads", "result", "hit");
         this.negativeHits = registry.counter("strata.cache.reads", "result", "negative_hit");
@@ -168,6 +172,8 @@ public class DocumentCache {
                 near.invalidate(keys.entry(change.collection(), change.id()));
             }
         });
+        topology.load().flatMap(nodes::connect).subscribe().with(ignored -> {
+        }, failure -> LOG.debugf("Redis not reachable at start: %s", failure));
         if (nearChannel != null) {
             nearChannel.start();
         }
@@ -182,6 +188,7 @@ public class DocumentCache {
         if (nearChannel != null) {
             nearChannel.stop();
         }
+        nodes.close();
     }
 
     // ---------------------------------------------------------------- reads
@@ -189,9 +196,10 @@ public class DocumentCache {
     /**
      * Reads one document through the cache. A read that accepts staleness ({@link ReadOptions#maxStale()},
      * or the collection's default) may be answered from the near cache; any other read, and a near
-     * miss, is strict: never older than a write acknowledged before it began.
+     * miss, is strict: never older than a write acknowledged before it began. A near-cache hit makes
+     * no span of its own (it touches neither Redis nor storage); a strict read is the
+     * {@code strata.cache.read} span.
      */
-    @WithSpan("strata.cache.read")
     public Uni<CachedLookup> read(String collection, String id, ReadOptions options) {
         Duration maxStale = near == null || options.revalidate() ? null
                 : options.maxStale() != null ? options.maxStale() : config.near().defaultMaxStale().get(collection);
@@ -213,7 +221,8 @@ public class DocumentCache {
         });
     }
 
-    private Uni<CachedLookup> strictRead(String collection, String id, ReadOptions options) {
+    @WithSpan("strata.cache.read")
+    Uni<CachedLookup> strictRead(String collection, String id, ReadOptions options) {
         if (pending.contains(collection, id)) {
             return bypass(collection, id);
         }
@@ -221,7 +230,8 @@ public class DocumentCache {
             return revalidate(collection, id);
         }
         String entryKey = keys.entry(collection, id);
-        return guards.call(topology.ownerNow(entryKey), "lookup", () -> redis.send(lookup(entryKey)))
+        String node = topology.ownerNow(entryKey);
+        return guards.call(node, "lookup", () -> nodes.send(node, lookup(entryKey)))
                 .onItemOrFailure().transformToUni((response, failure) -> {
                     if (failure != null) {
                         LOG.debugf("cache read of %s/%s failed (%s); reading storage", collection, id, failure);
@@ -272,7 +282,8 @@ public class DocumentCache {
     private Uni<CachedLookup> revalidate(String collection, String id) {
         String token = newToken();
         String tokenKey = keys.fillToken(collection, id);
-        return guards.call(topology.ownerNow(tokenKey), "revalidate", () -> redis.send(Request.cmd(Command.SET).arg(tokenKey).arg(token)
+        String node = topology.ownerNow(tokenKey);
+        return guards.call(node, "revalidate", () -> nodes.send(node, Request.cmd(Command.SET).arg(tokenKey).arg(token)
                         .arg("PX").arg(config.fillTokenTtl().toMillis())))
                 .map(ok -> true).onFailure().recoverWithItem(false)
                 .flatMap(taken -> taken ? fill(collection, id, token, Forward.REQUEST)
@@ -309,7 +320,8 @@ public class DocumentCache {
     private Uni<CachedLookup> leaseAndFill(String collection, String id, Forward forward, long deadline) {
         String token = newToken();
         List<String> leaseKeys = fillKeys(collection, id);
-        return guards.call(topology.ownerNow(leaseKeys.get(0)), "lease", () -> Scripts.LEASE.run(redis, leaseKeys, token,
+        String node = topology.ownerNow(leaseKeys.get(0));
+        return guards.call(node, "lease", () -> Scripts.LEASE.run(request -> nodes.send(node, request), leaseKeys, token,
                         config.fillTokenTtl().toMillis(), System.currentTimeMillis()))
                 .onItemOrFailure().transformToUni((response, failure) -> {
                     if (failure != null) {
@@ -338,9 +350,10 @@ public class DocumentCache {
         }
         String entryKey = keys.entry(collection, id);
         String tokenKey = keys.fillToken(collection, id);
+        String node = topology.ownerNow(entryKey);
         return Uni.createFrom().voidItem().onItem().delayIt().by(POLL)
-                .flatMap(ignored -> guards.call(topology.ownerNow(entryKey), "lease_wait",
-                        () -> redis.batch(List.of(lookup(entryKey), Request.cmd(Command.EXISTS).arg(tokenKey)))))
+                .flatMap(ignored -> guards.call(node, "lease_wait",
+                        () -> nodes.batch(node, List.of(lookup(entryKey), Request.cmd(Command.EXISTS).arg(tokenKey)))))
                 .onItemOrFailure().transformToUni((responses, failure) -> {
                     if (failure != null) {
                         return storageOnly(collection, id, forward);
@@ -363,13 +376,14 @@ public class DocumentCache {
     /** Holding the token: read storage, then store what was read if the token is still ours. */
     private Uni<CachedLookup> fill(String collection, String id, String token, Forward forward) {
         List<String> fillKeys = fillKeys(collection, id);
+        String node = topology.ownerNow(fillKeys.get(0));
         return store.read(collection, id)
-                .onFailure().call(failure -> guards.call(topology.ownerNow(fillKeys.get(1)), "release",
-                                () -> Scripts.RELEASE.run(redis, List.of(fillKeys.get(1)), token))
+                .onFailure().call(failure -> guards.call(node, "release",
+                                () -> Scripts.RELEASE.run(request -> nodes.send(node, request), List.of(fillKeys.get(1)), token))
                         .onFailure().recoverWithNull())
                 .flatMap(lookup -> hooks.runBeforeStore(collection, id)
-                .flatMap(ignored -> guards.call(topology.ownerNow(fillKeys.get(0)), "fill",
-                        () -> Scripts.FILL.run(redis, fillKeys, fillArgs(token, lookup))))
+                .flatMap(ignored -> guards.call(node, "fill",
+                        () -> Scripts.FILL.run(request -> nodes.send(node, request), fillKeys, fillArgs(token, lookup))))
                 .map(result -> {
                     int outcome = result.toInteger();
                     (outcome == 1 ? fillsStored : outcome == -1 ? fillsRejected : fillsDiscarded).increment();
@@ -585,8 +599,9 @@ public class DocumentCache {
                 : writeArgs(write, now, writeKeys.get(0));
         String node = topology.ownerNow(writeKeys.get(0));
         Uni<Boolean> cached = hooks.runBeforeWriteThrough(write.collection(), write.id()).flatMap(ready -> config.replicaAcks() == 0
-                ? guards.call(node, "write_through", () -> Scripts.WRITE.run(redis, writeKeys, args)).map(ignored -> true)
-                : guards.pipeline(node, "write_through", () -> writeAndWait(writeKeys, args, false)));
+                ? guards.call(node, "write_through", () -> Scripts.WRITE.run(request -> nodes.send(node, request), writeKeys, args))
+                        .map(ignored -> true)
+                : guards.pipeline(node, "write_through", () -> writeAndWait(node, writeKeys, args, false)));
         ChangeLog.Change change = new ChangeLog.Change(write.collection(), write.id(), write.version());
         return cached.onItemOrFailure().transformToUni((acknowledged, failure) -> {
             if (failure == null && acknowledged) {
@@ -614,8 +629,9 @@ public class DocumentCache {
         String node = topology.ownerNow(documentKeys.get(0));
         Object[] args = { version, config.writeFloorTtl().toMillis(), nearChannel(), nearMessage(documentKeys.get(0)) };
         Uni<Boolean> done = config.replicaAcks() == 0
-                ? guards.call(node, "invalidate", () -> Scripts.INVALIDATE.run(redis, documentKeys, args)).map(ignored -> true)
-                : guards.pipeline(node, "invalidate", () -> redis.batch(List.of(Scripts.INVALIDATE.build(true, documentKeys, args),
+                ? guards.call(node, "invalidate", () -> Scripts.INVALIDATE.run(request -> nodes.send(node, request), documentKeys, args))
+                        .map(ignored -> true)
+                : guards.pipeline(node, "invalidate", () -> nodes.batch(node, List.of(Scripts.INVALIDATE.build(true, documentKeys, args),
                                 Request.cmd(Command.WAIT).arg(config.replicaAcks()).arg(config.replicaAckTimeout().toMillis()))))
                         .map(responses -> responses.get(1).toInteger() >= config.replicaAcks());
         // quick attempts for about 150 ms: a connection that was just cut is usually replaced within milliseconds
@@ -653,12 +669,12 @@ public class DocumentCache {
     }
 
     /** The write-through and a {@code WAIT} on the same connection: true when enough replicas acknowledged. */
-    private Uni<Boolean> writeAndWait(List<String> writeKeys, Object[] args, boolean withSource) {
+    private Uni<Boolean> writeAndWait(String node, List<String> writeKeys, Object[] args, boolean withSource) {
         Request wait = Request.cmd(Command.WAIT).arg(config.replicaAcks()).arg(config.replicaAckTimeout().toMillis());
-        return redis.batch(List.of(Scripts.WRITE.build(withSource, writeKeys, args), wait))
+        return nodes.batch(node, List.of(Scripts.WRITE.build(withSource, writeKeys, args), wait))
                 .map(responses -> responses.get(1).toInteger() >= config.replicaAcks())
                 .onFailure(f -> !withSource && Scripts.Script.isNoScript(f))
-                .recoverWithUni(() -> writeAndWait(writeKeys, args, true));
+                .recoverWithUni(() -> writeAndWait(node, writeKeys, args, true));
     }
 
     // ---------------------------------------------------------------- invalidation
@@ -668,7 +684,8 @@ public class DocumentCache {
         for (Map.Entry<PendingInvalidations.Key, PendingInvalidations.Mark> mark : pending.snapshot().entrySet()) {
             PendingInvalidations.Key key = mark.getKey();
             List<String> invalidateKeys = fillKeys(key.collection(), key.id());
-            guards.call(topology.ownerNow(invalidateKeys.get(0)), "invalidate", () -> Scripts.INVALIDATE.run(redis, invalidateKeys,
+            String node = topology.ownerNow(invalidateKeys.get(0));
+            guards.call(node, "invalidate", () -> Scripts.INVALIDATE.run(request -> nodes.send(node, request), invalidateKeys,
                             mark.getValue().version(), config.writeFloorTtl().toMillis(), nearChannel(),
                             nearMessage(invalidateKeys.get(0))))
                     .subscribe().with(
@@ -801,7 +818,7 @@ public class DocumentCache {
             for (List<Integer> group : groups) {
                 List<Integer> indexes = group.stream().map(positions::get).toList();
                 String node = topology.ownerNow(keyList.get(indexes.get(0)));
-                sends.add(guards.pipeline(node, "batch", () -> sendGroup(indexes, built, false)).invoke(responses -> {
+                sends.add(guards.pipeline(node, "batch", () -> sendGroup(node, indexes, built, false)).invoke(responses -> {
                     for (int g = 0; g < indexes.size(); g++) {
                         out[indexes.get(g)] = responses.get(g);
                     }
@@ -811,11 +828,11 @@ public class DocumentCache {
         });
     }
 
-    private Uni<List<Response>> sendGroup(List<Integer> indexes, Op[] ops, boolean withSource) {
+    private Uni<List<Response>> sendGroup(String node, List<Integer> indexes, Op[] ops, boolean withSource) {
         List<Request> requests = indexes.stream().map(i -> ops[i].build(withSource)).toList();
-        return redis.batch(requests).onFailure().recoverWithUni(failure -> {
+        return nodes.batch(node, requests).onFailure().recoverWithUni(failure -> {
             if (!withSource && Scripts.Script.isNoScript(failure)) {
-                return sendGroup(indexes, ops, true);
+                return sendGroup(node, indexes, ops, true);
             }
             topology.invalidate();
             List<Uni<Response>> singles = indexes.stream().map(i -> redis.send(ops[i].build(true))).toList();

@@ -1,7 +1,5 @@
 package io.strata.cache;
 
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -64,7 +62,7 @@ final class InvalidationChannel {
     private static Timer delayTimer(MeterRegistry registry, String origin) {
         return Timer.builder("strata.cache.near.invalidation.delay")
                 .description("From the publication of a change to its receipt by this instance's near cache")
-                .tag("origin", origin).publishPercentileHistogram().register(registry);
+                .tag("origin", origin).publishPercentileHistogram().publishPercentiles(0.5, 0.99).register(registry);
     }
 
     String channel() {
@@ -161,22 +159,14 @@ final class InvalidationChannel {
      */
     private List<String> endpoints(RedisOptions base) {
         List<String> configured = base.getEndpoints();
-        java.util.Set<String> known = masters.get();
-        if (known.isEmpty() || configured.isEmpty()) {
-            return configured;
-        }
         List<String> endpoints = new ArrayList<>();
-        try {
-            URI template = new URI(configured.get(0));
-            for (String master : known) {
-                int colon = master.lastIndexOf(':');
-                endpoints.add(new URI(template.getScheme(), template.getRawUserInfo(), master.substring(0, colon),
-                        Integer.parseInt(master.substring(colon + 1)), null, null, null).toString());
+        for (String master : masters.get()) {
+            String endpoint = NodeClients.endpoint(base, master);
+            if (endpoint != null) {
+                endpoints.add(endpoint);
             }
-        } catch (URISyntaxException | RuntimeException e) {
-            return configured;
         }
-        return endpoints;
+        return endpoints.isEmpty() ? configured : endpoints;
     }
 
     private static String redact(String endpoint) {

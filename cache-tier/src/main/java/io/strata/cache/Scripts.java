@@ -8,7 +8,6 @@ import java.util.List;
 
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.redis.client.Command;
-import io.vertx.mutiny.redis.client.Redis;
 import io.vertx.mutiny.redis.client.Request;
 import io.vertx.mutiny.redis.client.Response;
 
@@ -173,9 +172,10 @@ final class Scripts {
             return withSource ? build(Command.EVAL, source, keys, args) : request(keys, args);
         }
 
-        Uni<Response> run(Redis redis, List<String> keys, Object... args) {
-            return redis.send(request(keys, args)).onFailure(Script::isNoScript)
-                    .recoverWithUni(() -> redis.send(build(Command.EVAL, source, keys, args)));
+        /** Runs the script through {@code send} (which sends one request to the keys' node). */
+        Uni<Response> run(java.util.function.Function<Request, Uni<Response>> send, List<String> keys, Object... args) {
+            return send.apply(request(keys, args)).onFailure(Script::isNoScript)
+                    .recoverWithUni(() -> send.apply(build(Command.EVAL, source, keys, args)));
         }
 
         static boolean isNoScript(Throwable failure) {
