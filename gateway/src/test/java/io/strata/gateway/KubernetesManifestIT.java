@@ -88,4 +88,75 @@ class KubernetesManifestIT {
         resources.forEach(r -> assertFalse("Secret".equals(r.path("kind").asText()), "no Secret resource is generated"));
         container().path("env").forEach(env -> assertFalse(env.path("name").asText().contains("PASSWORD")));
     }
+
+    @Test
+    void resourcesAreRequestedAndLimitedAsForA512MiBContainer() {
+        JsonNode resources = container().get("resources");
+        assertEquals("512Mi", resources.at("/requests/memory").asText());
+        assertEquals("512Mi", resources.at("/limits/memory").asText());
+        assertFalse(resources.at("/requests/cpu").asText().isEmpty());
+        assertFalse(resources.at("/limits/cpu").asText().isEmpty());
+        assertTrue(container().path("env").toString().contains("MaxRAMPercentage=75"), "heap sized from the container limit");
+    }
+
+    @Test
+    void rollingUpdatesNeverTakeAPodAwayFirst() {
+        JsonNode strategy = resource("Deployment").at("/spec/strategy");
+        assertEquals("RollingUpdate", strategy.path("type").asText());
+        assertEquals("0", strategy.at("/rollingUpdate/maxUnavailable").asText());
+    }
+
+    @Test
+    void shutdownIsGracefulWithinTheTerminationGracePeriod() throws IOException {
+        JsonNode pod = resource("Deployment").at("/spec/template/spec");
+        int grace = pod.path("terminationGracePeriodSeconds").asInt();
+        int preStop = container().at("/lifecycle/preStop/sleep/seconds").asInt();
+        java.util.Properties properties = new java.util.Properties();
+        try (var in = Files.newInputStream(Path.of("src", "main", "resources", "application.properties"))) {
+            properties.load(in);
+        }
+        int shutdown = Integer.parseInt(properties.getProperty("quarkus.shutdown.timeout").replace("s", ""));
+        assertTrue(preStop > 0, "endpoints drop the pod before it stops taking requests");
+        assertTrue(grace > preStop + shutdown, "grace " + grace + " s covers preStop " + preStop + " s + shutdown " + shutdown + " s");
+    }
+
+    @Test
+    void podsSpreadAcrossNodesAndZones() {
+        List<String> keys = new ArrayList<>();
+        resource("Deployment").at("/spec/template/spec/topologySpreadConstraints")
+                .forEach(c -> keys.add(c.path("topologyKey").asText()));
+        assertEquals(List.of("kubernetes.io/hostname", "topology.kubernetes.io/zone"), keys);
+    }
+
+    @Test
+    void podSecurityIsRestricted() {
+        JsonNode pod = resource("Deployment").at("/spec/template/spec");
+        assertTrue(pod.at("/securityContext/runAsNonRoot").asBoolean());
+        assertTrue(pod.at("/securityContext/runAsUser").asInt() > 0);
+        JsonNode security = container().get("securityContext");
+        assertTrue(security.path("readOnlyRootFilesystem").asBoolean());
+        assertFalse(security.path("allowPrivilegeEscalation").asBoolean(true));
+        assertEquals("[\"ALL\"]", security.at("/capabilities/drop").toString());
+        assertEquals("RuntimeDefault", security.at("/seccompProfile/type").asText());
+        // a writable /tmp in memory, since the root filesystem is read-only
+        assertEquals("/tmp", container().at("/volumeMounts/0/mountPath").asText());
+    }
+
+    @Test
+    void ownServiceAccountWithoutAnApiToken() {
+        JsonNode pod = resource("Deployment").at("/spec/template/spec");
+        assertEquals("strata", pod.path("serviceAccountName").asText());
+        assertFalse(pod.path("automountServiceAccountToken").asBoolean(true));
+        assertFalse(resource("ServiceAccount").path("automountServiceAccountToken").asBoolean(true));
+        resources.forEach(r -> assertFalse(r.path("kind").asText().matches("Role|ClusterRole|RoleBinding|ClusterRoleBinding"),
+                "Strata needs no RBAC: " + r.path("kind").asText()));
+    }
+
+    @Test
+    void prometheusScrapesTheService() {
+        JsonNode monitor = resource("ServiceMonitor");
+        assertEquals("/q/metrics", monitor.at("/spec/endpoints/0/path").asText());
+        assertEquals("http", monitor.at("/spec/endpoints/0/port").asText());
+        assertEquals("strata", monitor.at("/spec/selector/matchLabels/app.kubernetes.io~1name").asText());
+    }
 }
