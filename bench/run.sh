@@ -33,7 +33,12 @@ for _ in $(seq 1 180); do grep -q QUARKUS_REDIS_HOSTS "$work/local.env" 2>/dev/n
 set -a; . "$work/local.env"; set +a
 port=18580
 peer_port=18581
+# credentials for this run: the gateways' pepper and bootstrap admin key (no per-key rate limit:
+# the benchmark measures the request path; authentication itself runs on every request, ceiling included)
+key="sk_$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)"
+pepper=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)
 start_gateway() { # port log
+  STRATA_AUTH_PEPPER=$pepper STRATA_AUTH_BOOTSTRAP_ADMIN_KEY=$key STRATA_AUTH_DEFAULT_RATE_LIMIT=0 \
   STRATA_BENCH_CEILING_ENABLED=true QUARKUS_HTTP_PORT=$1 QUARKUS_LOG_CONSOLE_JSON_ENABLED=false \
     "${JAVA_HOME:-/usr}/bin/java" -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -jar "$jar" >"$2" 2>&1 &
   pids+=($!)
@@ -58,33 +63,33 @@ peer_url="http://127.0.0.1:$peer_port"
 for size in "${sizes[@]}"; do
   cat >"$work/hit-$size.lua" <<LUA
 math.randomseed(os.time() + $size)
-request = function() return wrk.format("GET", "/v1/b$size/docs/d" .. math.random(0, $size - 1)) end
+request = function() return wrk.format("GET", "/v1/b$size/docs/d" .. math.random(0, $size - 1), {["Authorization"] = "Bearer $key"}) end
 LUA
 done
 cat >"$work/near.lua" <<LUA
 math.randomseed(os.time() + 13)
-request = function() return wrk.format("GET", "/v1/b$docs/docs/d" .. math.random(0, $docs - 1), {["Cache-Control"] = "max-stale=1"}) end
+request = function() return wrk.format("GET", "/v1/b$docs/docs/d" .. math.random(0, $docs - 1), {["Cache-Control"] = "max-stale=1", ["Authorization"] = "Bearer $key"}) end
 LUA
 cat >"$work/near-hot.lua" <<LUA
 math.randomseed(os.time() + 17)
-request = function() return wrk.format("GET", "/v1/b$docs/docs/d" .. math.random(0, 999), {["Cache-Control"] = "max-stale=1"}) end
+request = function() return wrk.format("GET", "/v1/b$docs/docs/d" .. math.random(0, 999), {["Cache-Control"] = "max-stale=1", ["Authorization"] = "Bearer $key"}) end
 LUA
-cat >"$work/miss.lua" <<'LUA'
+cat >"$work/miss.lua" <<LUA
 math.randomseed(os.time() + 7)
-request = function() return wrk.format("GET", "/v1/b10000/docs/absent-" .. math.random(1, 1000000000) .. "-" .. math.random(1, 1000000000)) end
+request = function() return wrk.format("GET", "/v1/b10000/docs/absent-" .. math.random(1, 1000000000) .. "-" .. math.random(1, 1000000000), {["Authorization"] = "Bearer $key"}) end
 LUA
 cat >"$work/conditional.lua" <<LUA
 math.randomseed(os.time() + 3)
-request = function() return wrk.format("GET", "/v1/b$docs/docs/d" .. math.random(0, $docs - 1), {["If-None-Match"] = "*"}) end
+request = function() return wrk.format("GET", "/v1/b$docs/docs/d" .. math.random(0, $docs - 1), {["If-None-Match"] = "*", ["Authorization"] = "Bearer $key"}) end
 LUA
 cat >"$work/mixed.lua" <<LUA
 math.randomseed(os.time() + 5)
 request = function()
   local id = "/v1/b$docs/docs/d" .. math.random(0, $docs - 1)
   if math.random(1, 100) <= 5 then
-    return wrk.format("PUT", id, {["Content-Type"] = "application/json"}, '{"n":1,"pad":"' .. string.rep("y", 170) .. '"}')
+    return wrk.format("PUT", id, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $key"}, '{"n":1,"pad":"' .. string.rep("y", 170) .. '"}')
   end
-  return wrk.format("GET", id)
+  return wrk.format("GET", id, {["Authorization"] = "Bearer $key"})
 end
 LUA
 cat >"$work/batch.lua" <<LUA
@@ -92,14 +97,14 @@ math.randomseed(os.time() + 11)
 request = function()
   local ids = {}
   for i = 1, 100 do ids[i] = '"d' .. math.random(0, $docs - 1) .. '"' end
-  return wrk.format("POST", "/v1/b$docs/docs:batchGet", {["Content-Type"] = "application/json"}, '{"ids":[' .. table.concat(ids, ",") .. ']}')
+  return wrk.format("POST", "/v1/b$docs/docs:batchGet", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $key"}, '{"ids":[' .. table.concat(ids, ",") .. ']}')
 end
 LUA
 cat >"$work/list.lua" <<LUA
-request = function() return wrk.format("GET", "/v1/b$docs/docs?limit=100") end
+request = function() return wrk.format("GET", "/v1/b$docs/docs?limit=100", {["Authorization"] = "Bearer $key"}) end
 LUA
 cat >"$work/ceiling.lua" <<LUA
-request = function() return wrk.format("GET", "/v1/b$docs/bench:ceiling") end
+request = function() return wrk.format("GET", "/v1/b$docs/bench:ceiling", {["Authorization"] = "Bearer $key"}) end
 LUA
 
 metric_sum() { # name [label fragment]
@@ -114,7 +119,7 @@ warm() { # size: every document once, 100 per batchGet, 16 requests in flight (o
     for (base = 0; base < size; base += 100) {
       ids = ""
       for (i = base; i < base + 100 && i < size; i++) ids = ids (i > base ? "," : "") "\\\"d" i "\\\""
-      printf "%surl = \"%s\"\nheader = \"Content-Type: application/json\"\ndata = \"{\\\"ids\\\":[%s]}\"\noutput = \"/dev/null\"\n", (base > 0 ? "next\n" : ""), url, ids
+      printf "%surl = \"%s\"\nheader = \"Content-Type: application/json\"\nheader = \"Authorization: Bearer '"$key"'\"\ndata = \"{\\\"ids\\\":[%s]}\"\noutput = \"/dev/null\"\n", (base > 0 ? "next\n" : ""), url, ids
     } }' >"$work/warm-$size.curl"
   curl -s --no-progress-meter --parallel --parallel-max 16 -K "$work/warm-$size.curl" >/dev/null 2>&1
 }

@@ -45,7 +45,10 @@ pids+=($!)
 for _ in $(seq 1 180); do grep -q QUARKUS_REDIS_HOSTS "$work/local.env" 2>/dev/null && break; sleep 1; done
 grep -q QUARKUS_REDIS_HOSTS "$work/local.env" || { cat "$work/services.log" >&2; exit 1; }
 port=18480
-(set -a; . "$work/local.env"; set +a; QUARKUS_HTTP_PORT=$port exec "$java" -jar "$jar") >"$work/gateway.log" 2>&1 &
+key="sk_$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)"
+pepper=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)
+(set -a; . "$work/local.env"; set +a; STRATA_AUTH_PEPPER=$pepper STRATA_AUTH_BOOTSTRAP_ADMIN_KEY=$key \
+  QUARKUS_HTTP_PORT=$port exec "$java" -jar "$jar") >"$work/gateway.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 90); do curl -fs "http://127.0.0.1:$port/q/health/ready" >/dev/null && break; sleep 1; done
 curl -fs "http://127.0.0.1:$port/q/health/ready" >/dev/null || { tail -50 "$work/gateway.log" >&2; exit 1; }
@@ -76,16 +79,17 @@ echo "target up"
 
 echo "== known traffic"
 base="http://127.0.0.1:$port/v1/obs/docs"
+auth="Authorization: Bearer $key"
 for round in $(seq 1 15); do
   for i in $(seq 1 10); do
-    curl -fs -o /dev/null -X PUT "$base/d$i" -H 'Content-Type: application/json' -d "{\"round\":$round}"
-    curl -fs -o /dev/null "$base/d$i"
-    curl -s -o /dev/null "$base/absent$i"
-    curl -fs -o /dev/null -H 'Cache-Control: no-cache' "$base/d$i"
+    curl -fs -o /dev/null -H "$auth" -X PUT "$base/d$i" -H 'Content-Type: application/json' -d "{\"round\":$round}"
+    curl -fs -o /dev/null -H "$auth" "$base/d$i"
+    curl -s -o /dev/null -H "$auth" "$base/absent$i"
+    curl -fs -o /dev/null -H "$auth" -H 'Cache-Control: no-cache' "$base/d$i"
   done
-  curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/v1/obs/docs:batchGet" -H 'Content-Type: application/json' \
+  curl -fs -o /dev/null -H "$auth" -X POST "http://127.0.0.1:$port/v1/obs/docs:batchGet" -H 'Content-Type: application/json' \
     -d '{"ids":["d1","d2","d3","nope"]}'
-  curl -s -o /dev/null -X PUT "$base/bad" -H 'Content-Type: application/json' -d '{broken'
+  curl -s -o /dev/null -H "$auth" -X PUT "$base/bad" -H 'Content-Type: application/json' -d '{broken'
   sleep 1
 done
 sleep 3

@@ -26,6 +26,17 @@ import io.restassured.response.Response;
 @QuarkusTest
 class DocumentApiTest {
 
+    @jakarta.inject.Inject
+    io.strata.gateway.security.ApiKeys apiKeys;
+
+    /** The secret of this test's admin key, sent with every request. */
+    String apiKey;
+
+    @org.junit.jupiter.api.BeforeEach
+    void authenticate() {
+        apiKey = TestKeys.authenticateAsAdmin(apiKeys);
+    }
+
     private static final String JSON = "application/json";
     private static final String PROBLEM = "application/problem+json";
 

@@ -25,6 +25,17 @@ import io.quarkus.test.junit.QuarkusTest;
 @QuarkusTest
 class ObservabilityTest {
 
+    @jakarta.inject.Inject
+    io.strata.gateway.security.ApiKeys apiKeys;
+
+    /** The secret of this test's admin key, sent with every request. */
+    String apiKey;
+
+    @org.junit.jupiter.api.BeforeEach
+    void authenticate() {
+        apiKey = TestKeys.authenticateAsAdmin(apiKeys);
+    }
+
     private static final String DOC = "/v1/{collection}/docs/{id}";
 
     @Inject

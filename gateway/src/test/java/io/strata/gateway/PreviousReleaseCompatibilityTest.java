@@ -29,6 +29,17 @@ import io.quarkus.test.junit.QuarkusTest;
 @QuarkusTest
 class PreviousReleaseCompatibilityTest {
 
+    @jakarta.inject.Inject
+    io.strata.gateway.security.ApiKeys apiKeys;
+
+    /** The secret of this test's admin key, sent with every request. */
+    String apiKey;
+
+    @org.junit.jupiter.api.BeforeEach
+    void authenticate() {
+        apiKey = TestKeys.authenticateAsAdmin(apiKeys);
+    }
+
     @Inject
     DataSource dataSource;
 

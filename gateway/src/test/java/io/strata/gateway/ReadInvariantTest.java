@@ -36,6 +36,17 @@ import io.strata.testing.History.Kind;
 @QuarkusTest
 class ReadInvariantTest {
 
+    @jakarta.inject.Inject
+    io.strata.gateway.security.ApiKeys apiKeys;
+
+    /** The secret of this test's admin key, sent with every request. */
+    String apiKey;
+
+    @org.junit.jupiter.api.BeforeEach
+    void authenticate() {
+        apiKey = TestKeys.authenticateAsAdmin(apiKeys);
+    }
+
     @Inject
     RedisProbe redis;
 
@@ -151,7 +162,8 @@ class ReadInvariantTest {
 
     private HttpResponse<String> send(String method, String collection, String id, String body, String cacheControl) {
         HttpRequest.Builder request = HttpRequest.newBuilder(
-                URI.create("http://localhost:" + port + "/v1/" + collection + "/docs/" + id)).timeout(Duration.ofSeconds(30));
+                URI.create("http://localhost:" + port + "/v1/" + collection + "/docs/" + id)).timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Bearer " + apiKey);
         if (body != null) {
             request.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
         } else {

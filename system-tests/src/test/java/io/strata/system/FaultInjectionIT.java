@@ -101,6 +101,7 @@ class FaultInjectionIT {
         // wider one and injects latency well above it.
         env.put("STRATA_CACHE_REDIS_TIMEOUT", "250ms");
         env.put("STRATA_CACHE_REDIS_BATCH_TIMEOUT", "500ms");
+        ApiKey.configure(env);
         for (int i = 0; i < 2; i++) {
             int port = 18080 + i + (int) (ProcessHandle.current().pid() % 500) * 2;
             gateways.add(new GatewayProcess("gateway-" + i, port, Path.of(System.getProperty("strata.gateway.jar")), env,
@@ -149,9 +150,9 @@ class FaultInjectionIT {
             boolean settled = true;
             for (GatewayProcess gateway : gateways) {
                 for (int i = 0; i < 12; i++) {
-                    client.send(HttpRequest.newBuilder(gateway.uri("/v1/settle/docs/s" + i)).header("Content-Type", "application/json")
+                    client.send(ApiKey.request(gateway.uri("/v1/settle/docs/s" + i)).header("Content-Type", "application/json")
                             .PUT(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.discarding());
-                    HttpResponse<Void> read = client.send(HttpRequest.newBuilder(gateway.uri("/v1/settle/docs/s" + i)).build(),
+                    HttpResponse<Void> read = client.send(ApiKey.request(gateway.uri("/v1/settle/docs/s" + i)).build(),
                             HttpResponse.BodyHandlers.discarding());
                     // the write went through to Redis, and the read was answered from it
                     settled &= read.headers().firstValue("Cache-Status").orElse("").equals("strata; hit");
@@ -326,7 +327,7 @@ class FaultInjectionIT {
     }
 
     private static String statusOf(HttpClient client, URI uri, String cacheControl) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri);
+        HttpRequest.Builder request = ApiKey.request(uri);
         if (cacheControl != null) {
             request.header("Cache-Control", cacheControl);
         }
@@ -343,7 +344,7 @@ class FaultInjectionIT {
             public void inject() throws Exception {
                 HttpClient client = HttpClient.newHttpClient();
                 URI doc = gateways.get(0).uri("/v1/fault-sie/docs/cached");
-                assertEquals(201, client.send(HttpRequest.newBuilder(doc).header("Content-Type", "application/json")
+                assertEquals(201, client.send(ApiKey.request(doc).header("Content-Type", "application/json")
                         .PUT(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.discarding()).statusCode());
                 // the scenario is about a cached copy: a write-through that timed out under the workload
                 // leaves the document uncached until a read fills it, so read until it is a hit
@@ -358,7 +359,7 @@ class FaultInjectionIT {
                 // an uncached read gets a fast 503 while the storage breaker is open
                 long start = System.nanoTime();
                 HttpResponse<String> cold = HttpClient.newHttpClient().send(
-                        HttpRequest.newBuilder(gateways.get(0).uri("/v1/fault-cold/docs/never-cached")).build(),
+                        ApiKey.request(gateways.get(0).uri("/v1/fault-cold/docs/never-cached")).build(),
                         HttpResponse.BodyHandlers.ofString());
                 coldReadMillis[0] = (System.nanoTime() - start) / 1_000_000;
                 assertEquals(503, cold.statusCode());
@@ -382,7 +383,7 @@ class FaultInjectionIT {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         int status = 0;
         while (status != 201 && System.nanoTime() < deadline) {
-            status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(gateways.get(1).uri("/v1/fault-after/docs/" + System.nanoTime()))
+            status = HttpClient.newHttpClient().send(ApiKey.request(gateways.get(1).uri("/v1/fault-after/docs/" + System.nanoTime()))
                     .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString("{}")).build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode();
             Thread.sleep(200);
@@ -407,10 +408,10 @@ class FaultInjectionIT {
     private static void awaitStatus(URI uri, int expected, Duration within) throws Exception {
         HttpClient client = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + within.toNanos();
-        int status = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        int status = client.send(ApiKey.request(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
         while (status != expected && System.nanoTime() < deadline) {
             Thread.sleep(200);
-            status = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+            status = client.send(ApiKey.request(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
         }
         assertEquals(expected, status, uri + " answers again after PostgreSQL returns");
     }
@@ -427,14 +428,14 @@ class FaultInjectionIT {
         // open the 1,000 connections first, so that the burst measures requests rather than TCP handshakes
         List<CompletableFuture<HttpResponse<Void>>> warm = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
-            warm.add(client.sendAsync(HttpRequest.newBuilder(gateways.get(i % 2).uri("/q/health/live")).build(),
+            warm.add(client.sendAsync(ApiKey.request(gateways.get(i % 2).uri("/q/health/live")).build(),
                     HttpResponse.BodyHandlers.discarding()));
         }
         warm.forEach(CompletableFuture::join);
         double before = storageReads();
         List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
-            responses.add(client.sendAsync(HttpRequest.newBuilder(gateways.get(i % 2).uri("/v1/stampede/docs/cold"))
+            responses.add(client.sendAsync(ApiKey.request(gateways.get(i % 2).uri("/v1/stampede/docs/cold"))
                     .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString()));
         }
         List<HttpResponse<String>> answers = responses.stream().map(CompletableFuture::join).toList();
@@ -488,7 +489,7 @@ class FaultInjectionIT {
         for (int i = 0; i < count; i++) {
             for (int g = 0; g < 2; g++) {
                 long start = System.nanoTime();
-                int status = client.send(HttpRequest.newBuilder(pair[g].uri("/v1/" + collection + "-" + g + "/docs/d" + (i % 30)))
+                int status = client.send(ApiKey.request(pair[g].uri("/v1/" + collection + "-" + g + "/docs/d" + (i % 30)))
                         .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString("{\"i\":" + i + "}"))
                         .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
                 nanos[g][i] = System.nanoTime() - start;
@@ -514,11 +515,11 @@ class FaultInjectionIT {
         String marker = "marker-" + java.util.UUID.randomUUID();
         HttpClient client = HttpClient.newHttpClient();
         for (GatewayProcess gateway : gateways) {
-            client.send(HttpRequest.newBuilder(gateway.uri("/v1/logs/docs/secret")).header("Content-Type", "application/json")
-                    .header("Authorization", "Bearer key-" + marker)
+            client.send(ApiKey.request(gateway.uri("/v1/logs/docs/secret")).header("Content-Type", "application/json")
+                    .setHeader("Authorization", "Bearer key-" + marker)
                     .PUT(HttpRequest.BodyPublishers.ofString("{\"body\":\"body-" + marker + "\"}")).build(),
                     HttpResponse.BodyHandlers.discarding());
-            client.send(HttpRequest.newBuilder(gateway.uri("/v1/logs/docs/bad")).header("Content-Type", "application/json")
+            client.send(ApiKey.request(gateway.uri("/v1/logs/docs/bad")).header("Content-Type", "application/json")
                     .PUT(HttpRequest.BodyPublishers.ofString("{\"broken-" + marker)).build(), HttpResponse.BodyHandlers.discarding());
         }
         String config = Files.readString(Path.of(System.getProperty("strata.repo.dir", ".."), "observability", "logging", "fluent-bit.yaml"));
@@ -547,6 +548,7 @@ class FaultInjectionIT {
                 }
                 assertFalse(line.contains(marker), "no body, bad input or API key in a log line: " + line);
                 assertFalse(line.contains(postgres.password()), "no database password in a log line");
+                assertFalse(line.contains(ApiKey.SECRET), "no valid API key in a log line");
                 assertFalse(line.contains("\\\"at\\\":"), "no workload document body in a log line: " + line);
             }
         }

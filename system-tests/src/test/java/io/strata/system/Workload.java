@@ -78,7 +78,7 @@ final class Workload {
     void write() {
         String key = anyKey();
         boolean delete = ThreadLocalRandom.current().nextInt(10) == 0;
-        HttpRequest.Builder request = HttpRequest.newBuilder(docUri(key)).timeout(Duration.ofSeconds(5));
+        HttpRequest.Builder request = ApiKey.request(docUri(key)).timeout(Duration.ofSeconds(5));
         if (delete) {
             request.DELETE();
         } else {
@@ -104,7 +104,7 @@ final class Workload {
 
     void read() {
         String key = anyKey();
-        HttpRequest request = HttpRequest.newBuilder(docUri(key)).timeout(Duration.ofSeconds(5)).GET().build();
+        HttpRequest request = ApiKey.request(docUri(key)).timeout(Duration.ofSeconds(5)).GET().build();
         long start = System.nanoTime();
         HttpResponse<String> response = send(request);
         long end = System.nanoTime();

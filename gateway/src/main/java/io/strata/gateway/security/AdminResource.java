@@ -1,0 +1,90 @@
+package io.strata.gateway.security;
+
+import java.util.List;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+
+import io.smallrye.mutiny.Uni;
+import io.strata.gateway.rest.Problem;
+import io.strata.storage.ApiKeyStore.StoredKey;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+/** Key management, for keys with the {@code admin} scope ({@link AuthFilter}). Secrets are shown once, at creation. */
+@Path("/admin/keys")
+@Produces(MediaType.APPLICATION_JSON)
+public class AdminResource {
+
+    private final ApiKeys keys;
+
+    public AdminResource(ApiKeys keys) {
+        this.keys = keys;
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Create an API key", description = "Body: {\"name\":\"…\",\"scopes\":[\"read:orders\",\"write:tenant-a-*\"],\"rateLimit\":100}. "
+            + "The answer holds the secret; it is not stored and cannot be shown again.")
+    public Uni<Response> create(String body) {
+        JsonObject request;
+        try {
+            request = new JsonObject(body == null ? "" : body);
+        } catch (RuntimeException e) {
+            throw Problem.badRequest("malformed-json", "the body is not a JSON object");
+        }
+        Object name = request.getValue("name");
+        Object scopes = request.getValue("scopes");
+        Object rateLimit = request.getValue("rateLimit", 0);
+        if (!(name instanceof String n) || n.isBlank() || n.length() > 200) {
+            throw Problem.badRequest("invalid-key", "name must be a string of 1 to 200 characters");
+        }
+        if (!(scopes instanceof JsonArray list) || list.isEmpty() || list.size() > 100
+                || !list.stream().allMatch(s -> s instanceof String scope && Scopes.valid(scope))) {
+            throw Problem.badRequest("invalid-key", "scopes must be a non-empty list of admin, read:<collection>[*] or write:<collection>[*]");
+        }
+        if (!(rateLimit instanceof Integer limit) || limit < 0 || limit > 1_000_000) {
+            throw Problem.badRequest("invalid-key", "rateLimit must be an integer from 0 (the default) to 1000000 requests per second");
+        }
+        List<String> scopeList = list.stream().map(String.class::cast).distinct().toList();
+        return keys.create(n, scopeList, limit).map(created -> Response.status(201)
+                .entity(describe(created.key()).put("secret", created.secret()).encode()).build());
+    }
+
+    @GET
+    @Operation(summary = "List API keys", description = "Without their secrets.")
+    public Uni<String> list() {
+        return keys.list().map(all -> new JsonObject().put("items",
+                new JsonArray(all.stream().map(AdminResource::describe).toList())).encode());
+    }
+
+    @DELETE
+    @Path("{id}")
+    @Operation(summary = "Revoke an API key", description = "Takes effect on every instance at once (within strata.auth.key-cache-ttl at worst).")
+    public Uni<Response> revoke(@PathParam("id") String id) {
+        if (id == null || !id.matches("key_[a-z0-9_]{1,64}")) {
+            throw new Problem(404, "not-found", "Not found", "no such key");
+        }
+        return keys.revoke(id).map(key -> {
+            if (key == null) {
+                throw new Problem(404, "not-found", "Not found", "no such key");
+            }
+            return Response.noContent().build();
+        });
+    }
+
+    private static JsonObject describe(StoredKey key) {
+        return new JsonObject().put("id", key.id()).put("name", key.name()).put("scopes", new JsonArray(key.scopes()))
+                .put("rateLimit", key.rateLimit()).put("createdAt", key.createdAt().toString())
+                .put("revokedAt", key.revokedAt() == null ? null : key.revokedAt().toString());
+    }
+}

@@ -1,0 +1,40 @@
+package io.strata.gateway.security;
+
+import java.time.Duration;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Authentication, authorisation and per-key rate limits of the API. */
+@ConfigMapping(prefix = "strata.auth")
+public interface AuthConfig {
+
+    /**
+     * The server-side secret that keys are hashed with (HMAC-SHA256). Required in production (from
+     * Vault or a Kubernetes Secret); generated at start in dev and test. Changing it invalidates every key.
+     */
+    Optional<String> pepper();
+
+    /**
+     * A key with the {@code admin} scope to create at start (its secret, from Vault or a Secret), so that
+     * a new deployment can create the other keys. Optional.
+     */
+    Optional<String> bootstrapAdminKey();
+
+    /** How long a verified key is trusted without asking storage again (revocations also reach it at once). */
+    @WithDefault("10s")
+    Duration keyCacheTtl();
+
+    /** How long an unknown key is remembered as unknown (bounds storage lookups under a flood of bad keys). */
+    @WithDefault("2s")
+    Duration unknownKeyCacheTtl();
+
+    /** Requests per second per key when the key sets no limit of its own; 0: unlimited. */
+    @WithDefault("1000")
+    int defaultRateLimit();
+
+    /** When the rate limiter cannot reach Redis: let requests through (true) or refuse them with 503 (false). */
+    @WithDefault("true")
+    boolean rateLimitFailOpen();
+}

@@ -1,0 +1,181 @@
+package io.strata.gateway;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.startsWith;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import io.restassured.response.Response;
+import io.restassured.specification.RequestSpecification;
+import io.strata.gateway.security.ApiKeys;
+import io.strata.storage.ApiKeyStore;
+
+/** API keys, scopes and tenant isolation, revocation, the admin API and per-key rate limits. */
+@QuarkusTest
+class SecurityTest {
+
+    private static final String PROBLEM = "application/problem+json";
+
+    @Inject
+    ApiKeys keys;
+
+    @Inject
+    ApiKeyStore store;
+
+    @BeforeEach
+    void noDefaultKey() {
+        RestAssured.requestSpecification = null;
+    }
+
+    private static RequestSpecification as(String secret) {
+        return given().header("Authorization", "Bearer " + secret);
+    }
+
+    private static String suffix() {
+        return UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    @Test
+    void everyV1AndAdminRequestNeedsAValidKey() {
+        for (String path : List.of("/v1/books/docs/x", "/v1/books/docs", "/v1/no/such/route", "/admin/keys")) {
+            given().get(path).then().statusCode(401).contentType(PROBLEM).header("WWW-Authenticate", startsWith("Bearer"))
+                    .body("status", equalTo(401));
+            given().header("Authorization", "Bearer sk_" + "x".repeat(40)).get(path).then().statusCode(401).contentType(PROBLEM);
+            given().header("Authorization", "Basic dXNlcjpwYXNz").get(path).then().statusCode(401).contentType(PROBLEM);
+            given().header("Authorization", "Bearer " + "a".repeat(300)).get(path).then().statusCode(401).contentType(PROBLEM);
+        }
+        given().contentType("application/json").body("{}").put("/v1/books/docs/x").then().statusCode(401);
+        // health and metrics stay open to probes and Prometheus
+        given().get("/q/health/live").then().statusCode(200);
+    }
+
+    @Test
+    void aKeyNeverTouchesAnotherTenantsCollections() {
+        String s = suffix();
+        String tenantA = TestKeys.create(keys, "read:tenant-a-*", "write:tenant-a-*");
+        String tenantB = TestKeys.create(keys, "read:tenant-b-*", "write:tenant-b-*");
+        String collection = "tenant-a-" + s;
+        as(tenantA).contentType("application/json").body("{\"secret\":\"of a\"}").put("/v1/{c}/docs/{id}", collection, "doc")
+                .then().statusCode(201);
+        // every operation of B on A's collection: 403, the same answer whether the document exists or not
+        List<Response> refusals = new ArrayList<>();
+        for (String id : List.of("doc", "never-written")) {
+            refusals.add(as(tenantB).get("/v1/{c}/docs/{id}", collection, id));
+            refusals.add(as(tenantB).header("If-None-Match", "*").get("/v1/{c}/docs/{id}", collection, id));
+            refusals.add(as(tenantB).contentType("application/json").body("{\"stolen\":true}").put("/v1/{c}/docs/{id}", collection, id));
+            refusals.add(as(tenantB).contentType("application/merge-patch+json").body("{}").patch("/v1/{c}/docs/{id}", collection, id));
+            refusals.add(as(tenantB).delete("/v1/{c}/docs/{id}", collection, id));
+        }
+        refusals.add(as(tenantB).get("/v1/{c}/docs", collection));
+        refusals.add(as(tenantB).urlEncodingEnabled(false).contentType("application/json").body("{\"ids\":[\"doc\"]}")
+                .post("/v1/" + collection + "/docs:batchGet"));
+        String firstBody = refusals.get(0).asString();
+        for (Response refusal : refusals) {
+            refusal.then().statusCode(403).contentType(PROBLEM);
+            assertEquals(firstBody, refusal.asString(), "a refusal says nothing about what exists");
+            assertFalse(refusal.asString().contains("of a"));
+        }
+        // A's document is untouched, and B still works in its own tenant
+        as(tenantA).get("/v1/{c}/docs/{id}", collection, "doc").then().statusCode(200).body(equalTo("{\"secret\":\"of a\"}"));
+        as(tenantB).contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", "tenant-b-" + s, "doc").then().statusCode(201);
+        // a prefix is a prefix: tenant-a-* does not cover tenant-ab
+        as(tenantA).get("/v1/{c}/docs/{id}", "tenant-b-" + s, "doc").then().statusCode(403);
+    }
+
+    @Test
+    void readScopeReadsAndCannotWrite() {
+        String c = "orders-" + suffix();
+        String writer = TestKeys.create(keys, "write:" + c);
+        String reader = TestKeys.create(keys, "read:" + c);
+        as(writer).contentType("application/json").body("{\"n\":1}").put("/v1/{c}/docs/{id}", c, "o1").then().statusCode(201);
+        as(writer).get("/v1/{c}/docs/{id}", c, "o1").then().statusCode(200);
+        as(reader).get("/v1/{c}/docs/{id}", c, "o1").then().statusCode(200).body(equalTo("{\"n\":1}"));
+        as(reader).urlEncodingEnabled(false).contentType("application/json").body("{\"ids\":[\"o1\"]}")
+                .post("/v1/" + c + "/docs:batchGet").then().statusCode(200);
+        as(reader).contentType("application/json").body("{\"n\":2}").put("/v1/{c}/docs/{id}", c, "o1").then().statusCode(403);
+        as(reader).delete("/v1/{c}/docs/{id}", c, "o1").then().statusCode(403);
+        as(reader).get("/admin/keys").then().statusCode(403).contentType(PROBLEM);
+        as(writer).get("/v1/{c}/docs/{id}", c, "o1").then().statusCode(200).body(equalTo("{\"n\":1}"));
+    }
+
+    @Test
+    void adminCreatesListsAndRevokesKeysAndSecretsAreShownOnce() {
+        String admin = TestKeys.create(keys, "admin");
+        String c = "admin-made-" + suffix();
+        Response created = as(admin).contentType("application/json")
+                .body("{\"name\":\"ci\",\"scopes\":[\"read:" + c + "\",\"write:" + c + "\"],\"rateLimit\":50}")
+                .post("/admin/keys");
+        created.then().statusCode(201).body("secret", startsWith("sk_")).body("id", startsWith("key_"))
+                .body("rateLimit", equalTo(50));
+        String secret = created.path("secret");
+        String id = created.path("id");
+        as(secret).contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", c, "d").then().statusCode(201);
+        String listing = as(admin).get("/admin/keys").then().statusCode(200).body("items.find { it.id == '" + id + "' }.name", equalTo("ci"))
+                .extract().asString();
+        assertFalse(listing.contains(secret), "the list never shows a secret");
+        assertFalse(listing.contains(keys.hash(secret)), "nor the stored hash");
+        assertFalse(listing.contains("\"secret\""));
+        // invalid requests change nothing
+        as(admin).contentType("application/json").body("{\"name\":\"x\",\"scopes\":[\"root\"]}").post("/admin/keys")
+                .then().statusCode(400).contentType(PROBLEM);
+        as(admin).contentType("application/json").body("not json").post("/admin/keys").then().statusCode(400).contentType(PROBLEM);
+        as(admin).delete("/admin/keys/{id}", "key_nosuchkey").then().statusCode(404).contentType(PROBLEM);
+        // revocation takes effect at once on this instance
+        as(admin).delete("/admin/keys/{id}", id).then().statusCode(204);
+        as(secret).get("/v1/{c}/docs/{id}", c, "d").then().statusCode(401).contentType(PROBLEM);
+        as(admin).get("/admin/keys").then().body("items.find { it.id == '" + id + "' }.revokedAt", notNullValue());
+    }
+
+    @Test
+    void aRevocationByAnotherInstanceReachesThisOneBeforeTheKeyCacheExpires() throws Exception {
+        String c = "revoked-elsewhere-" + suffix();
+        var created = keys.create("elsewhere", List.of("read:" + c), 0).await().atMost(Duration.ofSeconds(10));
+        as(created.secret()).get("/v1/{c}/docs/{id}", c, "x").then().statusCode(404); // verified and cached here
+        // another instance revokes it: the store's announcement is all this instance hears
+        store.revoke(created.key().id()).await().atMost(Duration.ofSeconds(10));
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        int status = 404;
+        while (status != 401 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            status = as(created.secret()).get("/v1/{c}/docs/{id}", c, "x").statusCode();
+        }
+        // the key cache keeps verified keys 10 s: only the announcement can have removed it this soon
+        assertEquals(401, status);
+    }
+
+    @Test
+    void aKeysRateLimitIsEnforcedWith429AndRateLimitHeaders() {
+        String c = "limited-" + suffix();
+        String limited = keys.create("limited", List.of("read:" + c), 3).await().atMost(Duration.ofSeconds(10)).secret();
+        List<Integer> statuses = new ArrayList<>();
+        Response refused = null;
+        for (int i = 0; i < 12; i++) {
+            Response response = as(limited).get("/v1/{c}/docs/{id}", c, "x");
+            statuses.add(response.statusCode());
+            if (response.statusCode() == 404) {
+                assertEquals("3", response.header("RateLimit-Limit"));
+                assertTrue(Integer.parseInt(response.header("RateLimit-Remaining")) < 3);
+            } else if (refused == null) {
+                refused = response;
+            }
+        }
+        assertTrue(statuses.stream().filter(s -> s == 429).count() >= 12 - 6, "at most 3 per second in each of two windows: " + statuses);
+        refused.then().statusCode(429).contentType(PROBLEM).header("Retry-After", notNullValue())
+                .header("RateLimit-Limit", "3").header("RateLimit-Remaining", "0");
+    }
+}
