@@ -332,4 +332,23 @@ class DocumentApiTest {
             assertTrue(openapi.contains(expected), "OpenAPI mentions " + expected);
         }
     }
+
+    @Test
+    void inputTheFuzzTestFoundIsRefusedAndChangesNothing() {
+        String c = "fuzz-found-" + UUID.randomUUID().toString().substring(0, 8);
+        String etag = given().contentType("application/json").body("{\"v\":1}").put("/v1/{c}/docs/{id}", c, "d")
+                .then().statusCode(201).extract().header("ETag");
+        String version = etag.replace("\"", "");
+        // a tag is compared as a string: "007" is not "7"
+        given().contentType("application/json").header("If-Match", "\"00" + version + "\"").body("{\"v\":2}")
+                .put("/v1/{c}/docs/{id}", c, "d").then().statusCode(412).contentType("application/problem+json");
+        given().header("If-Match", "\"0" + version + "\"").delete("/v1/{c}/docs/{id}", c, "d").then().statusCode(412);
+        // a byte order mark, and a lone surrogate escape, are not JSON text Strata stores
+        given().contentType("application/json").body(new byte[] { (byte) 0xEF, (byte) 0xBB, (byte) 0xBF, '{', '}' })
+                .put("/v1/{c}/docs/{id}", c, "d").then().statusCode(400).contentType("application/problem+json");
+        given().contentType("application/json").body("\"\\ud800x\"").put("/v1/{c}/docs/{id}", c, "d").then().statusCode(400);
+        given().contentType("application/json").body("{\"\\udc00\":1}").put("/v1/{c}/docs/{id}", c, "d").then().statusCode(400);
+        given().contentType("application/json").body("\"\\ud83d\\ude00\"").put("/v1/{c}/docs/{id}", c, "pair").then().statusCode(201);
+        given().get("/v1/{c}/docs/{id}", c, "d").then().statusCode(200).header("ETag", etag).body(equalTo("{\"v\":1}"));
+    }
 }

@@ -30,4 +30,20 @@ public interface ApiConfig {
     /** Largest page size a list request may ask for. */
     @WithDefault("1000")
     int listMaxLimit();
+
+    /** Largest request line target (path and query), in bytes; longer: 414. */
+    @WithDefault("8192")
+    int maxUriLength();
+
+    /** Largest total size of the request headers, in bytes; larger: 431. */
+    @WithDefault("16384")
+    int maxHeaderBytes();
+
+    /** Most request headers; more: 431. */
+    @WithDefault("100")
+    int maxHeaderCount();
+
+    /** Most query parameters; more: 400. */
+    @WithDefault("16")
+    int maxQueryParameters();
 }

@@ -46,11 +46,28 @@ public class JsonBodies {
 
     /** Throws {@link InvalidJson} unless {@code body} is exactly one well-formed UTF-8 JSON value. */
     public void validate(byte[] body) {
+        if (!validUtf8(body)) {
+            throw new InvalidJson("the body is not valid UTF-8");
+        }
+        if (body.length >= 3 && (body[0] & 0xff) == 0xEF && (body[1] & 0xff) == 0xBB && (body[2] & 0xff) == 0xBF) {
+            throw new InvalidJson("the body starts with a byte order mark (RFC 8259 §8.1)");
+        }
         try (JsonParser parser = factory.createParser(body)) {
-            if (parser.nextToken() == null) {
+            JsonToken token = parser.nextToken();
+            if (token == null) {
                 throw new InvalidJson("the body is empty");
             }
-            parser.skipChildren();
+            // every token, strings included (skipping would not check their escapes and control characters)
+            int depth = 0;
+            do {
+                if (token.isStructStart()) {
+                    depth++;
+                } else if (token.isStructEnd()) {
+                    depth--;
+                } else if (token == JsonToken.VALUE_STRING || token == JsonToken.FIELD_NAME) {
+                    requireWholeCharacters(parser.getTextCharacters(), parser.getTextOffset(), parser.getTextLength());
+                }
+            } while (depth > 0 && (token = parser.nextToken()) != null);
             if (parser.nextToken() != null) {
                 throw new InvalidJson("unexpected content after the JSON value");
             }
@@ -58,6 +75,33 @@ public class JsonBodies {
             throw e;
         } catch (IOException | RuntimeException e) {
             throw new InvalidJson(describe(e));
+        }
+    }
+
+    private static final ThreadLocal<java.nio.charset.CharsetDecoder> UTF8 = ThreadLocal.withInitial(() ->
+            java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT));
+
+    /** No lone surrogate from a {@code \\uD800}-style escape: strings are Unicode text (RFC 7493 §2.1). */
+    private static void requireWholeCharacters(char[] text, int offset, int length) {
+        for (int i = offset; i < offset + length; i++) {
+            char c = text[i];
+            if (Character.isHighSurrogate(c) && i + 1 < offset + length && Character.isLowSurrogate(text[i + 1])) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new InvalidJson("a string holds an unpaired surrogate escape");
+            }
+        }
+    }
+
+    /** Strict UTF-8 (no overlong forms, no encoded surrogates, nothing above U+10FFFF). */
+    private static boolean validUtf8(byte[] body) {
+        try {
+            UTF8.get().reset().decode(java.nio.ByteBuffer.wrap(body));
+            return true;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return false;
         }
     }
 

@@ -8,14 +8,38 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 
 /**
- * Refuses a request whose declared {@code Content-Length} is over the limit before its body is
- * read, with the same problem+json as any other error.
+ * Refuses, before anything else runs and with the same problem+json as any other error, a request
+ * whose target, headers or query parameters are over their limits ({@link RequestLimits}), or whose
+ * declared {@code Content-Length} is over the body limit (before the body is read).
  */
 @Singleton
 public class BodyLimitFilter {
 
     void install(@Observes Router router, ApiConfig config) {
         long max = config.maxBodyBytes();
+        // a target that is not a URI is refused by the router before any handler runs: answer it in kind
+        router.errorHandler(400, ctx -> {
+            if (!ctx.response().ended() && !ctx.response().headWritten()) {
+                refuse(ctx, 400, "Bad request", "invalid-uri", "the request target is not a valid URI (RFC 3986)");
+            }
+        });
+        router.route().order(-110).handler(ctx -> {
+            String refusal = RequestLimits.check(ctx.request(), config);
+            if (refusal != null) {
+                int status = Integer.parseInt(refusal.substring(0, 3));
+                JsonObject problem = new JsonObject()
+                        .put("type", "urn:strata:problem:request-too-large")
+                        .put("title", status == 400 ? "Bad request" : status == 414 ? "URI too long" : "Request header fields too large")
+                        .put("status", status)
+                        .put("detail", refusal.substring(4));
+                ctx.response().setStatusCode(status)
+                        .putHeader("Content-Type", ProblemMappers.PROBLEM_JSON)
+                        .putHeader("Connection", "close")
+                        .end(problem.encode());
+                return;
+            }
+            ctx.next();
+        });
         router.route().order(-100).handler(ctx -> {
             String length = ctx.request().getHeader("Content-Length");
             if (length != null) {
@@ -33,7 +57,7 @@ public class BodyLimitFilter {
                             .put("status", status)
                             .put("detail", status == 413 ? "the body exceeds the limit of " + max + " bytes"
                                     : "Content-Length is not a number");
-                    ctx.response().setStatusCode(status)
+                        ctx.response().setStatusCode(status)
                             .putHeader("Content-Type", ProblemMappers.PROBLEM_JSON)
                             .putHeader("Connection", "close")
                             .end(problem.encode());
@@ -42,5 +66,13 @@ public class BodyLimitFilter {
             }
             ctx.next();
         });
+    }
+
+    private static void refuse(io.vertx.ext.web.RoutingContext ctx, int status, String title, String type, String detail) {
+        ctx.response().setStatusCode(status)
+                .putHeader("Content-Type", ProblemMappers.PROBLEM_JSON)
+                .putHeader("Connection", "close")
+                .end(new JsonObject().put("type", "urn:strata:problem:" + type).put("title", title)
+                        .put("status", status).put("detail", detail).encode());
     }
 }

@@ -48,7 +48,9 @@ final class Preconditions {
                 continue;
             }
             String digits = tag.substring(1, tag.length() - 1);
-            if (digits.chars().allMatch(Character::isDigit)) {
+            // tags compare as strings: "007" is not "7" (Strata's tags are canonical decimals)
+            boolean canonical = digits.equals("0") || !digits.isEmpty() && digits.charAt(0) != '0';
+            if (canonical && digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
                 try {
                     versions.add(Long.parseLong(digits));
                 } catch (NumberFormatException e) {

@@ -35,7 +35,7 @@ public class AdminResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Create an API key", description = "Body: {\"name\":\"…\",\"scopes\":[\"read:orders\",\"write:tenant-a-*\"],\"rateLimit\":100}. "
             + "The answer holds the secret; it is not stored and cannot be shown again.")
-    public Uni<Response> create(String body) {
+    public Uni<Response> createKey(String body) {
         JsonObject request;
         try {
             request = new JsonObject(body == null ? "" : body);
@@ -62,7 +62,7 @@ public class AdminResource {
 
     @GET
     @Operation(summary = "List API keys", description = "Without their secrets.")
-    public Uni<String> list() {
+    public Uni<String> listKeys() {
         return keys.list().map(all -> new JsonObject().put("items",
                 new JsonArray(all.stream().map(AdminResource::describe).toList())).encode());
     }
@@ -70,7 +70,7 @@ public class AdminResource {
     @DELETE
     @Path("{id}")
     @Operation(summary = "Revoke an API key", description = "Takes effect on every instance at once (within strata.auth.key-cache-ttl at worst).")
-    public Uni<Response> revoke(@PathParam("id") String id) {
+    public Uni<Response> revokeKey(@PathParam("id") String id) {
         if (id == null || !id.matches("key_[a-z0-9_]{1,64}")) {
             throw new Problem(404, "not-found", "Not found", "no such key");
         }

@@ -38,8 +38,8 @@ public class AuthFilter {
     }
 
     @ServerRequestFilter(preMatching = true, priority = Priorities.AUTHENTICATION)
-    public Uni<Response> authenticate(ContainerRequestContext request) {
-        String path = request.getUriInfo().getRequestUri().getRawPath();
+    public Uni<Response> authenticate(ContainerRequestContext request, io.vertx.core.http.HttpServerRequest http) {
+        String path = http.path();
         boolean admin = path.equals("/admin") || path.startsWith("/admin/");
         if (!admin && !path.equals("/v1") && !path.startsWith("/v1/")) {
             return Uni.createFrom().nullItem();
