@@ -112,6 +112,9 @@ final class InvalidationChannel {
     }
 
     private void lost(RedisConnection connection, String why) {
+        if (stopped) {
+            return;
+        }
         if (near.isLive()) {
             LOG.infof("near cache invalidation channel lost (%s); near cache off until resubscribed", why);
         }

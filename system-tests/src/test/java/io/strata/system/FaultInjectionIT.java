@@ -557,6 +557,49 @@ class FaultInjectionIT {
         notes.add("Logs: " + lines + " JSON lines checked, " + traced + " with trace ids; no body, credential or API key.");
     }
 
+    /**
+     * Secrets from Vault: a gateway given no database password, pepper or admin key logs in to a
+     * (local, Vault-speaking) server with its service account token through the Kubernetes auth
+     * method, reads them from KV v2, migrates, serves, and accepts the admin key Vault holds.
+     */
+    @Test
+    @Order(10)
+    void secretsComeFromVault() throws Exception {
+        Path jwt = Files.createTempFile("strata-sa-token", "");
+        String token = "eyJhbGciOiJSUzI1NiJ9." + java.util.UUID.randomUUID() + ".signature";
+        Files.writeString(jwt, token);
+        String adminKey = "sk_vault_" + java.util.UUID.randomUUID().toString().replace("-", "");
+        Map<String, String> secret = Map.of("quarkus.datasource.password", postgres.password(),
+                "strata.auth.pepper", "pepper-from-vault-" + java.util.UUID.randomUUID(),
+                "strata.auth.bootstrap-admin-key", adminKey);
+        try (FakeVault vault = new FakeVault("strata", token, "strata", secret)) {
+            Map<String, String> env = new HashMap<>(gatewayEnv);
+            env.remove("QUARKUS_DATASOURCE_PASSWORD");
+            env.remove("STRATA_AUTH_PEPPER");
+            env.remove("STRATA_AUTH_BOOTSTRAP_ADMIN_KEY");
+            env.put("QUARKUS_VAULT_URL", vault.url());
+            env.put("QUARKUS_VAULT_AUTHENTICATION_KUBERNETES_JWT_TOKEN_PATH", jwt.toString());
+            try (GatewayProcess gateway = new GatewayProcess("gateway-vault", gateways.get(0).port() + 1002,
+                    Path.of(System.getProperty("strata.gateway.jar")), env, reportDir.resolve("gateway-vault.log"))) {
+                gateway.awaitReady(Duration.ofSeconds(90));
+                HttpClient client = HttpClient.newHttpClient();
+                URI doc = gateway.uri("/v1/vault/docs/d");
+                int put = client.send(HttpRequest.newBuilder(doc).header("Authorization", "Bearer " + adminKey)
+                        .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString("{\"from\":\"vault\"}")).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode();
+                assertEquals(201, put, "the admin key from Vault works (the pepper and database password came from Vault too)");
+                int refused = client.send(HttpRequest.newBuilder(doc).header("Authorization", "Bearer " + ApiKey.SECRET).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode();
+                assertEquals(401, refused, "keys hashed with another pepper are not valid here");
+            }
+            assertTrue(vault.calls.contains("POST /v1/auth/kubernetes/login"), "Kubernetes auth login: " + vault.calls);
+            assertTrue(vault.calls.contains("GET /v1/secret/data/strata"), "KV v2 read: " + vault.calls);
+            notes.add("Vault: secrets read through Kubernetes auth and KV v2 from a local Vault-speaking server; calls " + vault.calls + ".");
+        } finally {
+            Files.deleteIfExists(jwt);
+        }
+    }
+
     private double storageReads() throws Exception {
         double sum = 0;
         for (GatewayProcess gateway : gateways) {
