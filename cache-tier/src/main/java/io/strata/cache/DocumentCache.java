@@ -172,13 +172,24 @@ public class DocumentCache {
                 near.invalidate(keys.entry(change.collection(), change.id()));
             }
         });
-        topology.load().flatMap(nodes::connect).subscribe().with(ignored -> {
-        }, failure -> LOG.debugf("Redis not reachable at start: %s", failure));
         if (nearChannel != null) {
             nearChannel.start();
         }
         sweepTimer = vertx.setPeriodic(config.invalidationRetryInterval().toMillis(), tick -> sweep());
         confirmTimer = vertx.setPeriodic(100, tick -> confirmChanges());
+    }
+
+    /**
+     * At start, before the first request: load the slot map and open a connection to every master,
+     * so that the first requests do not pay for it (and time out). Bounded: Redis being away only
+     * delays the start by the bound.
+     */
+    void warm(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent event) {
+        try {
+            topology.load().flatMap(nodes::connect).await().atMost(Duration.ofSeconds(3));
+        } catch (RuntimeException e) {
+            LOG.infof("Redis not reachable at start (%s); the cache is bypassed until it is", e.toString());
+        }
     }
 
     @PreDestroy

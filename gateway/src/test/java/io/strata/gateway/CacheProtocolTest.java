@@ -24,18 +24,7 @@ import io.strata.gateway.RedisProbe.Entry;
 
 /** Cache-Status on every read, and what Redis holds after fills, writes and deletes. */
 @QuarkusTest
-class CacheProtocolTest {
-
-    @jakarta.inject.Inject
-    io.strata.gateway.security.ApiKeys apiKeys;
-
-    /** The secret of this test's admin key, sent with every request. */
-    String apiKey;
-
-    @org.junit.jupiter.api.BeforeEach
-    void authenticate() {
-        apiKey = TestKeys.authenticateAsAdmin(apiKeys);
-    }
+class CacheProtocolTest extends AuthenticatedTest {
 
     private static final String JSON = "application/json";
 

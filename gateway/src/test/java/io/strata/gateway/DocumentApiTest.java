@@ -24,18 +24,7 @@ import io.restassured.response.Response;
 
 /** The v1 API over the real PostgreSQL and Redis Cluster: statuses, entity tags and preconditions. */
 @QuarkusTest
-class DocumentApiTest {
-
-    @jakarta.inject.Inject
-    io.strata.gateway.security.ApiKeys apiKeys;
-
-    /** The secret of this test's admin key, sent with every request. */
-    String apiKey;
-
-    @org.junit.jupiter.api.BeforeEach
-    void authenticate() {
-        apiKey = TestKeys.authenticateAsAdmin(apiKeys);
-    }
+class DocumentApiTest extends AuthenticatedTest {
 
     private static final String JSON = "application/json";
     private static final String PROBLEM = "application/problem+json";

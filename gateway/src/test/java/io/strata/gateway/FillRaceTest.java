@@ -29,18 +29,7 @@ import io.strata.gateway.RedisProbe.Entry;
  * The older state must not land in the cache, however long the fill was paused.
  */
 @QuarkusTest
-class FillRaceTest {
-
-    @jakarta.inject.Inject
-    io.strata.gateway.security.ApiKeys apiKeys;
-
-    /** The secret of this test's admin key, sent with every request. */
-    String apiKey;
-
-    @org.junit.jupiter.api.BeforeEach
-    void authenticate() {
-        apiKey = TestKeys.authenticateAsAdmin(apiKeys);
-    }
+class FillRaceTest extends AuthenticatedTest {
 
     private static final String JSON = "application/json";
 

@@ -27,18 +27,7 @@ import io.strata.storage.Precondition;
  * TTL, so that an invalidation is told apart from expiry.)
  */
 @QuarkusTest
-class NearCacheTest {
-
-    @jakarta.inject.Inject
-    io.strata.gateway.security.ApiKeys apiKeys;
-
-    /** The secret of this test's admin key, sent with every request. */
-    String apiKey;
-
-    @org.junit.jupiter.api.BeforeEach
-    void authenticate() {
-        apiKey = TestKeys.authenticateAsAdmin(apiKeys);
-    }
+class NearCacheTest extends AuthenticatedTest {
 
     private static final String JSON = "application/json";
 

@@ -23,18 +23,7 @@ import io.quarkus.test.junit.QuarkusTest;
 
 /** Metrics at /q/metrics move exactly with known traffic; traces have the expected span trees. */
 @QuarkusTest
-class ObservabilityTest {
-
-    @jakarta.inject.Inject
-    io.strata.gateway.security.ApiKeys apiKeys;
-
-    /** The secret of this test's admin key, sent with every request. */
-    String apiKey;
-
-    @org.junit.jupiter.api.BeforeEach
-    void authenticate() {
-        apiKey = TestKeys.authenticateAsAdmin(apiKeys);
-    }
+class ObservabilityTest extends AuthenticatedTest {
 
     private static final String DOC = "/v1/{collection}/docs/{id}";
 

@@ -27,18 +27,7 @@ import io.quarkus.test.junit.QuarkusTest;
  * rollback} or a blue-green switch back never meets a schema the old release cannot use.
  */
 @QuarkusTest
-class PreviousReleaseCompatibilityTest {
-
-    @jakarta.inject.Inject
-    io.strata.gateway.security.ApiKeys apiKeys;
-
-    /** The secret of this test's admin key, sent with every request. */
-    String apiKey;
-
-    @org.junit.jupiter.api.BeforeEach
-    void authenticate() {
-        apiKey = TestKeys.authenticateAsAdmin(apiKeys);
-    }
+class PreviousReleaseCompatibilityTest extends AuthenticatedTest {
 
     @Inject
     DataSource dataSource;

@@ -34,18 +34,7 @@ import io.strata.testing.History.Kind;
  * acknowledged before it began, and the Redis pool must carry the concurrency without an error.
  */
 @QuarkusTest
-class ReadInvariantTest {
-
-    @jakarta.inject.Inject
-    io.strata.gateway.security.ApiKeys apiKeys;
-
-    /** The secret of this test's admin key, sent with every request. */
-    String apiKey;
-
-    @org.junit.jupiter.api.BeforeEach
-    void authenticate() {
-        apiKey = TestKeys.authenticateAsAdmin(apiKeys);
-    }
+class ReadInvariantTest extends AuthenticatedTest {
 
     @Inject
     RedisProbe redis;

@@ -27,15 +27,8 @@ public class BodyLimitFilter {
             String refusal = RequestLimits.check(ctx.request(), config);
             if (refusal != null) {
                 int status = Integer.parseInt(refusal.substring(0, 3));
-                JsonObject problem = new JsonObject()
-                        .put("type", "urn:strata:problem:request-too-large")
-                        .put("title", status == 400 ? "Bad request" : status == 414 ? "URI too long" : "Request header fields too large")
-                        .put("status", status)
-                        .put("detail", refusal.substring(4));
-                ctx.response().setStatusCode(status)
-                        .putHeader("Content-Type", ProblemMappers.PROBLEM_JSON)
-                        .putHeader("Connection", "close")
-                        .end(problem.encode());
+                refuse(ctx, status, status == 400 ? "Bad request" : status == 414 ? "URI too long" : "Request header fields too large",
+                        status == 400 ? "invalid-request-target" : "request-too-large", refusal.substring(4));
                 return;
             }
             ctx.next();
@@ -50,17 +43,11 @@ public class BodyLimitFilter {
                     declared = -1;
                 }
                 if (declared > max || declared < 0) {
-                    int status = declared < 0 ? 400 : 413;
-                    JsonObject problem = new JsonObject()
-                            .put("type", "urn:strata:problem:" + (status == 413 ? "too-large" : "invalid-content-length"))
-                            .put("title", status == 413 ? "Content too large" : "Bad request")
-                            .put("status", status)
-                            .put("detail", status == 413 ? "the body exceeds the limit of " + max + " bytes"
-                                    : "Content-Length is not a number");
-                        ctx.response().setStatusCode(status)
-                            .putHeader("Content-Type", ProblemMappers.PROBLEM_JSON)
-                            .putHeader("Connection", "close")
-                            .end(problem.encode());
+                    if (declared < 0) {
+                        refuse(ctx, 400, "Bad request", "invalid-content-length", "Content-Length is not a number");
+                    } else {
+                        refuse(ctx, 413, "Content too large", "too-large", "the body exceeds the limit of " + max + " bytes");
+                    }
                     return;
                 }
             }

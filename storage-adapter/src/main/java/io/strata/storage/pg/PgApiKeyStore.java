@@ -13,17 +13,14 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.jboss.logging.Logger;
 
 import io.smallrye.mutiny.Uni;
 import io.strata.storage.ApiKeyStore;
 import io.vertx.mutiny.core.Vertx;
-import io.vertx.mutiny.pgclient.pubsub.PgSubscriber;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
 import io.vertx.mutiny.sqlclient.Tuple;
-import io.vertx.pgclient.PgConnectOptions;
 
 /**
  * API keys in the {@code api_keys} table. A revocation notifies {@value #CHANNEL} in its own
@@ -34,7 +31,6 @@ import io.vertx.pgclient.PgConnectOptions;
 public class PgApiKeyStore implements ApiKeyStore {
 
     static final String CHANNEL = "strata_key_revocations";
-    private static final Logger LOG = Logger.getLogger(PgApiKeyStore.class);
     private static final String COLUMNS = "id, name, hash, scopes, rate_limit, created_at, revoked_at";
     private static final String FIND = "SELECT " + COLUMNS + " FROM api_keys WHERE hash = $1";
     private static final String CREATE = "INSERT INTO api_keys (id, name, hash, scopes, rate_limit) VALUES ($1, $2, $3, $4, $5) "
@@ -45,10 +41,8 @@ public class PgApiKeyStore implements ApiKeyStore {
 
     private final Pool pool;
     private final StorageGuards guards;
-    private final Vertx vertx;
-    private final PgConnectOptions options;
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
-    private PgSubscriber subscriber;
+    private final PgListener listener;
 
     public PgApiKeyStore(Pool pool, StorageGuards guards, Vertx vertx,
             @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
@@ -56,35 +50,19 @@ public class PgApiKeyStore implements ApiKeyStore {
             @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
         this.pool = pool;
         this.guards = guards;
-        this.vertx = vertx;
-        String uri = url.startsWith("vertx-reactive:") ? url.substring("vertx-reactive:".length()) : url;
-        this.options = PgConnectOptions.fromUri(uri).setUser(user);
-        if (!password.isEmpty()) {
-            options.setPassword(password);
-        }
+        this.listener = new PgListener(vertx, url, user, password, "key revocations");
     }
 
     @PostConstruct
     void listen() {
-        subscriber = PgSubscriber.subscriber(vertx, options);
-        subscriber.reconnectPolicy(attempt -> 500L);
-        subscriber.channel(CHANNEL).handler(hash -> listeners.forEach(l -> l.accept(hash)))
+        listener.subscriber.channel(CHANNEL).handler(hash -> listeners.forEach(l -> l.accept(hash)))
                 .subscribeHandler(() -> listeners.forEach(l -> l.accept("*")));
-        connect();
-    }
-
-    private void connect() {
-        subscriber.connect().subscribe().with(ok -> LOG.debug("listening for key revocations"), failure -> {
-            LOG.debugf("cannot listen for key revocations yet: %s", failure.toString());
-            vertx.setTimer(1000, ignored -> connect());
-        });
+        listener.connect();
     }
 
     @PreDestroy
     void stop() {
-        if (subscriber != null) {
-            subscriber.closeAndForget();
-        }
+        listener.close();
     }
 
     @Override

@@ -16,11 +16,9 @@ import org.jboss.logging.Logger;
 import io.smallrye.mutiny.Uni;
 import io.strata.storage.ChangeLog;
 import io.vertx.mutiny.core.Vertx;
-import io.vertx.mutiny.pgclient.pubsub.PgSubscriber;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
-import io.vertx.pgclient.PgConnectOptions;
 
 /**
  * The change log on PostgreSQL: the {@code document_changes} outbox that every write fills in its own
@@ -40,12 +38,8 @@ public class PgChangeLog implements ChangeLog {
 
     private final Pool pool;
     private final StorageGuards guards;
-    private final Vertx vertx;
-    private final String url;
-    private final String user;
-    private final String password;
     private final List<Consumer<Change>> listeners = new CopyOnWriteArrayList<>();
-    private PgSubscriber subscriber;
+    private final PgListener listener;
 
     public PgChangeLog(Pool pool, StorageGuards guards, Vertx vertx,
             @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
@@ -53,40 +47,19 @@ public class PgChangeLog implements ChangeLog {
             @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
         this.pool = pool;
         this.guards = guards;
-        this.vertx = vertx;
-        this.url = url;
-        this.user = user;
-        this.password = password;
+        this.listener = new PgListener(vertx, url, user, password, "change announcements");
     }
 
     @PostConstruct
     void listen() {
-        String uri = url.startsWith("vertx-reactive:") ? url.substring("vertx-reactive:".length()) : url;
-        PgConnectOptions options = PgConnectOptions.fromUri(uri).setUser(user);
-        if (!password.isEmpty()) {
-            options.setPassword(password);
-        }
-        subscriber = PgSubscriber.subscriber(vertx, options);
-        // keep trying while PostgreSQL is away; announcements missed meanwhile are found by unconfirmed()
-        subscriber.reconnectPolicy(attempt -> 500L);
-        subscriber.channel(CHANNEL).handler(this::announced);
-        connect();
-    }
-
-    private void connect() {
-        subscriber.connect().subscribe().with(
-                ok -> LOG.debug("listening for change announcements"),
-                failure -> {
-                    LOG.debugf("cannot listen for change announcements yet: %s", failure.toString());
-                    vertx.setTimer(1000, ignored -> connect());
-                });
+        // announcements missed while PostgreSQL is away are found by unconfirmed()
+        listener.subscriber.channel(CHANNEL).handler(this::announced);
+        listener.connect();
     }
 
     @PreDestroy
     void stop() {
-        if (subscriber != null) {
-            subscriber.closeAndForget();
-        }
+        listener.close();
     }
 
     /** Payload: {@code <version> <collection>/<id>} (names hold neither spaces nor, in collections, slashes). */
