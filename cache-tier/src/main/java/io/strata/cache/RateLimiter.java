@@ -11,9 +11,12 @@ import io.vertx.mutiny.redis.client.Redis;
 
 /**
  * Request quotas shared by every instance: a counter per subject and one-second window in Redis
- * Cluster (one script, one round trip: increment, and set the expiry on the first request of the
- * window). Runs under its own timeout, bulkhead and breaker; when Redis cannot answer the caller
- * decides whether to let the request through (fail open) or refuse it.
+ * Cluster. An instance does not ask Redis for every request: it takes a share of the window's quota
+ * at a time ({@code INCRBY} by a twentieth of the limit, one script and one round trip) and spends it
+ * locally, so the instances together never admit more than the limit in a window (a share left
+ * unspent at the end of a window is lost, never lent). The script runs under its own timeout,
+ * bulkhead and breaker; when Redis cannot answer the caller decides whether to let the request
+ * through (fail open) or refuse it.
  */
 @ApplicationScoped
 public class RateLimiter {
@@ -22,19 +25,33 @@ public class RateLimiter {
     public record Decision(boolean allowed, int limit, int remaining, int resetSeconds) {
     }
 
-    /** KEYS: the window's counter. ARGV: its lifetime in ms. Returns the count including this request. */
-    private static final Scripts.Script COUNT = new Scripts.Script("""
-            local count = redis.call('INCR', KEYS[1])
-            if count == 1 then
-              redis.call('PEXPIRE', KEYS[1], ARGV[1])
+    /** KEYS: the window's counter. ARGV: the share to take, its lifetime in ms. Returns the count after taking it. */
+    private static final Scripts.Script TAKE = new Scripts.Script("""
+            local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+            if count == tonumber(ARGV[1]) then
+              redis.call('PEXPIRE', KEYS[1], ARGV[2])
             end
             return count
             """);
+
+    /** What this instance holds of a subject's quota in one window, and the share it is taking now. */
+    private static final class Share {
+        final long window;
+        int tokens;
+        int lastRemaining;
+        /** The one share request in flight for this subject and window (completes with what it granted). */
+        java.util.concurrent.CompletableFuture<Integer> taking;
+
+        Share(long window) {
+            this.window = window;
+        }
+    }
 
     private final Redis redis;
     private final RedisGuards guards;
     private final String prefix;
     private final Counter refused;
+    private final java.util.concurrent.ConcurrentHashMap<String, Share> shares = new java.util.concurrent.ConcurrentHashMap<>();
 
     public RateLimiter(Redis redis, CacheConfig config, MeterRegistry registry) {
         this.redis = redis;
@@ -45,21 +62,69 @@ public class RateLimiter {
 
     /**
      * Counts a request of {@code subject} against {@code limit} requests per second. Fails when Redis
-     * does not answer within the guard's timeout (or its breaker is open).
+     * does not answer within the guard's timeout (or its breaker is open) and no local share is left.
      */
     public Uni<Decision> acquire(String subject, int limit) {
+        return acquire(subject, limit, 3);
+    }
+
+    private Uni<Decision> acquire(String subject, int limit, int attempts) {
         long now = System.currentTimeMillis();
         long window = now / 1000;
-        String key = prefix + subject + "}:" + window;
-        int reset = (int) Math.max(1, (window + 1) * 1000 - now + 999) / 1000;
-        return guards.call("rate-limit", "rate_limit",
-                () -> COUNT.run(request -> redis.send(request), List.of(key), 2000L)).map(count -> {
-                    long n = count.toLong();
-                    boolean allowed = n <= limit;
-                    if (!allowed) {
-                        refused.increment();
+        int reset = (int) Math.max(1, ((window + 1) * 1000 - now + 999) / 1000);
+        Share share = shares.compute(subject, (s, held) -> held == null || held.window != window ? new Share(window) : held);
+        java.util.concurrent.CompletableFuture<Integer> taking;
+        boolean mine = false;
+        synchronized (share) {
+            if (share.tokens > 0) {
+                share.tokens--;
+                return Uni.createFrom().item(new Decision(true, limit, Math.max(share.lastRemaining, share.tokens), reset));
+            }
+            if (share.taking == null) {
+                share.taking = new java.util.concurrent.CompletableFuture<>();
+                mine = true;
+            }
+            taking = share.taking;
+        }
+        if (mine) {
+            take(subject, share, window, limit, taking);
+        }
+        // every request waiting for the share tries again once it has landed; a share of nothing is a refusal
+        return Uni.createFrom().completionStage(taking).flatMap(granted -> {
+            if (granted == 0 || attempts <= 1) {
+                synchronized (share) {
+                    if (share.tokens > 0) {
+                        share.tokens--;
+                        return Uni.createFrom().item(new Decision(true, limit, Math.max(share.lastRemaining, share.tokens), reset));
                     }
-                    return new Decision(allowed, limit, (int) Math.max(0, limit - n), reset);
+                }
+                refused.increment();
+                return Uni.createFrom().item(new Decision(false, limit, 0, reset));
+            }
+            return acquire(subject, limit, attempts - 1);
+        });
+    }
+
+    /** Takes a share of the window's quota from Redis into {@code share}, then completes {@code taking} with it. */
+    private void take(String subject, Share share, long window, int limit, java.util.concurrent.CompletableFuture<Integer> taking) {
+        int chunk = Math.max(1, limit / 20);
+        String key = prefix + subject + "}:" + window;
+        guards.call("rate-limit", "rate_limit", () -> TAKE.run(request -> redis.send(request), List.of(key), (long) chunk, 2000L))
+                .subscribe().with(count -> {
+                    long after = count.toLong();
+                    // of the share just taken, only what is still under the limit is ours
+                    int granted = (int) Math.max(0, Math.min(chunk, limit - (after - chunk)));
+                    synchronized (share) {
+                        share.tokens += granted;
+                        share.lastRemaining = (int) Math.max(0, limit - after);
+                        share.taking = null;
+                    }
+                    taking.complete(granted);
+                }, failure -> {
+                    synchronized (share) {
+                        share.taking = null;
+                    }
+                    taking.completeExceptionally(failure);
                 });
     }
 }

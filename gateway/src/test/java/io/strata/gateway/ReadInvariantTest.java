@@ -50,12 +50,24 @@ class ReadInvariantTest extends AuthenticatedTest {
         List<String> keys = List.of("k0", "k1", "k2", "k3", "k4", "k5");
         History history = new History();
         Map<String, AtomicInteger> unexpected = new ConcurrentHashMap<>();
-        long stopAt = System.nanoTime() + Duration.ofSeconds(4).toNanos();
-        ExecutorService pool = Executors.newFixedThreadPool(14);
+        // at least 4 s, and on until there are enough operations to mean something (at most 30 s:
+        // a slow shared machine gets more time, not a weaker check)
+        long minimum = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        ExecutorService pool = Executors.newFixedThreadPool(15);
         List<Future<?>> workers = new ArrayList<>();
+        workers.add(pool.submit(() -> {
+            while (System.nanoTime() < minimum || System.nanoTime() < deadline && !(history.count(Kind.READ) > 300
+                    && history.count(Kind.PUT) > 100 && history.count(Kind.DELETE) > 5)) {
+                Thread.sleep(100);
+            }
+            running.set(false);
+            return null;
+        }));
         for (int w = 0; w < 4; w++) {
             workers.add(pool.submit(() -> {
-                while (System.nanoTime() < stopAt) {
+                while (running.get()) {
                     String key = keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
                     if (ThreadLocalRandom.current().nextInt(10) == 0) {
                         long start = System.nanoTime();
@@ -82,7 +94,7 @@ class ReadInvariantTest extends AuthenticatedTest {
         }
         for (int r = 0; r < 8; r++) {
             workers.add(pool.submit(() -> {
-                while (System.nanoTime() < stopAt) {
+                while (running.get()) {
                     String key = keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
                     String cacheControl = ThreadLocalRandom.current().nextInt(4) == 0 ? "no-cache" : null;
                     long start = System.nanoTime();
@@ -100,7 +112,7 @@ class ReadInvariantTest extends AuthenticatedTest {
             }));
         }
         workers.add(pool.submit(() -> {
-            while (System.nanoTime() < stopAt) {
+            while (running.get()) {
                 redis.evict(c, keys.get(ThreadLocalRandom.current().nextInt(keys.size())));
                 Thread.sleep(3);
             }

@@ -185,4 +185,28 @@ class SecurityTest {
         refused.then().statusCode(429).contentType(PROBLEM).header("Retry-After", notNullValue())
                 .header("RateLimit-Limit", "3").header("RateLimit-Remaining", "0");
     }
+
+    @Test
+    void anInstanceTakesItsQuotaInSharesNotARedisCallPerRequest() throws Exception {
+        String c = "shared-" + suffix();
+        String key = keys.create("shares", List.of("read:" + c), 200).await().atMost(Duration.ofSeconds(10)).secret();
+        // wait for a fresh window, so that the 100 requests below fall in one or two windows
+        Thread.sleep(1000 - System.currentTimeMillis() % 1000);
+        double before = rateLimitCalls();
+        int admitted = 0;
+        for (int i = 0; i < 100; i++) {
+            if (as(key).get("/v1/{c}/docs/{id}", c, "x").statusCode() == 404) {
+                admitted++;
+            }
+        }
+        double calls = rateLimitCalls() - before;
+        assertEquals(100, admitted, "well under the limit of 200 per second, every request is admitted");
+        // shares of a twentieth of the limit (10 requests): about ten Redis calls, not a hundred
+        assertTrue(calls >= 10 && calls <= 25, "Redis calls for 100 requests: " + calls);
+    }
+
+    private double rateLimitCalls() {
+        return io.micrometer.core.instrument.Metrics.globalRegistry.find("strata.redis.commands").tag("operation", "rate_limit")
+                .timers().stream().mapToDouble(t -> t.count()).sum();
+    }
 }
