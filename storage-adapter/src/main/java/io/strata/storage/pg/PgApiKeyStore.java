@@ -9,14 +9,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 import jakarta.annotation.PostConstruct;
-import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import io.smallrye.mutiny.Uni;
 import io.strata.storage.ApiKeyStore;
-import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
@@ -44,25 +41,15 @@ public class PgApiKeyStore implements ApiKeyStore {
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
     private final PgListener listener;
 
-    public PgApiKeyStore(Pool pool, StorageGuards guards, Vertx vertx,
-            @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
-            @ConfigProperty(name = "quarkus.datasource.username") String user,
-            @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
+    public PgApiKeyStore(Pool pool, StorageGuards guards, PgListener listener) {
         this.pool = pool;
         this.guards = guards;
-        this.listener = new PgListener(vertx, url, user, password, "key revocations");
+        this.listener = listener;
     }
 
     @PostConstruct
     void listen() {
-        listener.subscriber.channel(CHANNEL).handler(hash -> listeners.forEach(l -> l.accept(hash)))
-                .subscribeHandler(() -> listeners.forEach(l -> l.accept("*")));
-        listener.connect();
-    }
-
-    @PreDestroy
-    void stop() {
-        listener.close();
+        listener.listen(CHANNEL, hash -> listeners.forEach(l -> l.accept(hash)), () -> listeners.forEach(l -> l.accept("*")));
     }
 
     @Override

@@ -7,15 +7,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 import jakarta.annotation.PostConstruct;
-import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import io.smallrye.mutiny.Uni;
 import io.strata.storage.ChangeLog;
-import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
@@ -41,25 +38,17 @@ public class PgChangeLog implements ChangeLog {
     private final List<Consumer<Change>> listeners = new CopyOnWriteArrayList<>();
     private final PgListener listener;
 
-    public PgChangeLog(Pool pool, StorageGuards guards, Vertx vertx,
-            @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
-            @ConfigProperty(name = "quarkus.datasource.username") String user,
-            @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
+    public PgChangeLog(Pool pool, StorageGuards guards, PgListener listener) {
         this.pool = pool;
         this.guards = guards;
-        this.listener = new PgListener(vertx, url, user, password, "change announcements");
+        this.listener = listener;
     }
 
     @PostConstruct
     void listen() {
         // announcements missed while PostgreSQL is away are found by unconfirmed()
-        listener.subscriber.channel(CHANNEL).handler(this::announced);
-        listener.connect();
-    }
-
-    @PreDestroy
-    void stop() {
-        listener.close();
+        listener.listen(CHANNEL, this::announced, () -> {
+        });
     }
 
     /** Payload: {@code <version> <collection>/<id>} (names hold neither spaces nor, in collections, slashes). */

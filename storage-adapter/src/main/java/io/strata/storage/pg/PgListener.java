@@ -1,5 +1,12 @@
 package io.strata.storage.pg;
 
+import java.util.function.Consumer;
+
+import jakarta.annotation.PostConstruct;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import io.vertx.mutiny.core.Vertx;
@@ -7,21 +14,23 @@ import io.vertx.mutiny.pgclient.pubsub.PgSubscriber;
 import io.vertx.pgclient.PgConnectOptions;
 
 /**
- * A dedicated PostgreSQL connection for {@code LISTEN}: made from the datasource's reactive URL and
- * credentials, reconnecting every 500 ms while PostgreSQL is away and retrying the first connection
- * every second. The caller registers its channels before {@link #connect()}.
+ * The instance's one PostgreSQL connection for {@code LISTEN}, shared by every channel: made from the
+ * datasource's reactive URL and credentials, reconnecting every 500 ms while PostgreSQL is away and
+ * retrying the first connection every second.
  */
-final class PgListener {
+@ApplicationScoped
+public class PgListener {
 
     private static final Logger LOG = Logger.getLogger(PgListener.class);
 
     private final Vertx vertx;
-    private final String what;
-    final PgSubscriber subscriber;
+    private final PgSubscriber subscriber;
 
-    PgListener(Vertx vertx, String url, String user, String password, String what) {
+    public PgListener(Vertx vertx,
+            @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
+            @ConfigProperty(name = "quarkus.datasource.username") String user,
+            @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
         this.vertx = vertx;
-        this.what = what;
         String uri = url.startsWith("vertx-reactive:") ? url.substring("vertx-reactive:".length()) : url;
         PgConnectOptions options = PgConnectOptions.fromUri(uri).setUser(user);
         if (!password.isEmpty()) {
@@ -31,13 +40,23 @@ final class PgListener {
         subscriber.reconnectPolicy(attempt -> 500L);
     }
 
+    @PostConstruct
     void connect() {
-        subscriber.connect().subscribe().with(ok -> LOG.debugf("listening for %s", what), failure -> {
-            LOG.debugf("cannot listen for %s yet: %s", what, failure.toString());
+        subscriber.connect().subscribe().with(ok -> LOG.debug("listening for notifications"), failure -> {
+            LOG.debugf("cannot listen for notifications yet: %s", failure.toString());
             vertx.setTimer(1000, ignored -> connect());
         });
     }
 
+    /**
+     * Delivers the payloads notified on {@code channel}; {@code subscribed} runs each time the channel
+     * is (re)subscribed, after which notifications sent while disconnected are lost.
+     */
+    void listen(String channel, Consumer<String> handler, Runnable subscribed) {
+        subscriber.channel(channel).handler(handler).subscribeHandler(subscribed);
+    }
+
+    @PreDestroy
     void close() {
         subscriber.closeAndForget();
     }
