@@ -37,15 +37,15 @@ peer_port=18581
 # the benchmark measures the request path; authentication itself runs on every request, ceiling included)
 key="sk_$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)"
 pepper=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)
-start_gateway() { # port log
+start_gateway() { # port log (health and metrics on port + 1000)
   STRATA_AUTH_PEPPER=$pepper STRATA_AUTH_BOOTSTRAP_ADMIN_KEY=$key STRATA_AUTH_DEFAULT_RATE_LIMIT=0 \
-  STRATA_BENCH_CEILING_ENABLED=true QUARKUS_HTTP_PORT=$1 QUARKUS_LOG_CONSOLE_JSON_ENABLED=false \
+  STRATA_BENCH_CEILING_ENABLED=true QUARKUS_HTTP_PORT=$1 QUARKUS_MANAGEMENT_PORT=$(($1 + 1000)) QUARKUS_LOG_CONSOLE_JSON_ENABLED=false \
     "${JAVA_HOME:-/usr}/bin/java" -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -jar "$jar" >"$2" 2>&1 &
   pids+=($!)
 }
 start_gateway $port "$work/gateway.log"
 gateway=${pids[-1]}
-for _ in $(seq 1 90); do curl -fs "http://127.0.0.1:$port/q/health/ready" >/dev/null && break; sleep 1; done
+for _ in $(seq 1 90); do curl -fs "http://127.0.0.1:$((port + 1000))/q/health/ready" >/dev/null && break; sleep 1; done
 
 export PGPASSWORD=$QUARKUS_DATASOURCE_PASSWORD
 pgport=$STRATA_POSTGRES_PORT
@@ -60,6 +60,8 @@ done
 
 url="http://127.0.0.1:$port"
 peer_url="http://127.0.0.1:$peer_port"
+murl="http://127.0.0.1:$((port + 1000))"
+peer_murl="http://127.0.0.1:$((peer_port + 1000))"
 for size in "${sizes[@]}"; do
   cat >"$work/hit-$size.lua" <<LUA
 math.randomseed(os.time() + $size)
@@ -108,7 +110,7 @@ request = function() return wrk.format("GET", "/v1/b$docs/bench:ceiling", {["Aut
 LUA
 
 metric_sum() { # name [label fragment]
-  curl -fs "$url/q/metrics" | awk -v name="$1" -v frag="${2:-}" 'index($0, name "{") == 1 && index($0, frag) > 0 {
+  curl -fs "$murl/q/metrics" | awk -v name="$1" -v frag="${2:-}" 'index($0, name "{") == 1 && index($0, frag) > 0 {
     split($0, a, "\"} "); split(a[2], v, " "); s += v[1] } END { printf "%.0f", s }'
 }
 
@@ -176,15 +178,15 @@ rss=$(awk '/VmHWM/ {print $2 / 1024 " MiB"}' /proc/$gateway/status)
 # Cross-instance invalidation: a second gateway serves max-stale reads of the hot set while the first
 # takes the 95/5 workload; the second records, per message, the delay from publication to receipt.
 start_gateway $peer_port "$work/peer.log"
-for _ in $(seq 1 90); do curl -fs "$peer_url/q/health/ready" >/dev/null && break; sleep 1; done
+for _ in $(seq 1 90); do curl -fs "$peer_murl/q/health/ready" >/dev/null && break; sleep 1; done
 sed -e 's/math.random(0, $docs - 1)/math.random(0, 999)/' "$work/mixed.lua" >"$work/mixed-hot.lua"
 wrk -t1 -c16 -d5s -s "$work/near-hot.lua" "$peer_url" >/dev/null
 wrk -t1 -c32 -d"$duration" -s "$work/mixed-hot.lua" "$url" >/dev/null &
 wrk -t1 -c32 -d"$duration" -s "$work/near-hot.lua" "$peer_url" >"$work/peer-wrk.txt"
 wait %% 2>/dev/null || true
-quantile() { curl -fs "$peer_url/q/metrics" | awk -v q="$1" 'index($0, "strata_cache_near_invalidation_delay_seconds{") == 1 \
+quantile() { curl -fs "$peer_murl/q/metrics" | awk -v q="$1" 'index($0, "strata_cache_near_invalidation_delay_seconds{") == 1 \
   && index($0, "origin=\"peer\"") > 0 && index($0, "quantile=\"" q "\"") > 0 { printf "%.1f ms", $NF * 1000 }'; }
-received=$(curl -fs "$peer_url/q/metrics" | awk 'index($0, "strata_cache_near_invalidation_delay_seconds_count{") == 1 && index($0, "origin=\"peer\"") > 0 { printf "%.0f", $NF }')
+received=$(curl -fs "$peer_murl/q/metrics" | awk 'index($0, "strata_cache_near_invalidation_delay_seconds_count{") == 1 && index($0, "origin=\"peer\"") > 0 { printf "%.0f", $NF }')
 
 {
   echo "| scenario | connections | req/s | p50 | p99 | ratio to ceiling | storage queries / req | Redis round trips / req | 5xx + socket errors |"

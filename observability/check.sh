@@ -45,13 +45,14 @@ pids+=($!)
 for _ in $(seq 1 180); do grep -q QUARKUS_REDIS_HOSTS "$work/local.env" 2>/dev/null && break; sleep 1; done
 grep -q QUARKUS_REDIS_HOSTS "$work/local.env" || { cat "$work/services.log" >&2; exit 1; }
 port=18480
+mport=19480   # the management interface: health and metrics
 key="sk_$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)"
 pepper=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)
 (set -a; . "$work/local.env"; set +a; STRATA_AUTH_PEPPER=$pepper STRATA_AUTH_BOOTSTRAP_ADMIN_KEY=$key \
-  QUARKUS_HTTP_PORT=$port exec "$java" -jar "$jar") >"$work/gateway.log" 2>&1 &
+  QUARKUS_HTTP_PORT=$port QUARKUS_MANAGEMENT_PORT=$mport exec "$java" -jar "$jar") >"$work/gateway.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 90); do curl -fs "http://127.0.0.1:$port/q/health/ready" >/dev/null && break; sleep 1; done
-curl -fs "http://127.0.0.1:$port/q/health/ready" >/dev/null || { tail -50 "$work/gateway.log" >&2; exit 1; }
+for _ in $(seq 1 90); do curl -fs "http://127.0.0.1:$mport/q/health/ready" >/dev/null && break; sleep 1; done
+curl -fs "http://127.0.0.1:$mport/q/health/ready" >/dev/null || { tail -50 "$work/gateway.log" >&2; exit 1; }
 
 echo "== Prometheus"
 cat >"$work/prometheus.yml" <<YAML
@@ -62,7 +63,7 @@ scrape_configs:
   - job_name: strata
     metrics_path: /q/metrics
     static_configs:
-      - targets: ["127.0.0.1:$port"]
+      - targets: ["127.0.0.1:$mport"]
 YAML
 prom=127.0.0.1:9099
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \

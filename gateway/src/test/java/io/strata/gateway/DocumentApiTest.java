@@ -314,7 +314,7 @@ class DocumentApiTest extends AuthenticatedTest {
 
     @Test
     void openApiDescribesTheApi() {
-        String openapi = given().queryParam("format", "json").get("/q/openapi").then().statusCode(200).extract().asString();
+        String openapi = Management.given().queryParam("format", "json").get("/q/openapi").then().statusCode(200).extract().asString();
         for (String expected : List.of("/v1/{collection}/docs/{id}", "/v1/{collection}/docs:batchGet", "ETag",
                 "Cache-Status", "If-Match", "If-None-Match", "application/problem+json", "\"412\"", "\"413\"",
                 "\"415\"", "\"304\"")) {

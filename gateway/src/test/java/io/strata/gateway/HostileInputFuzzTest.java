@@ -113,14 +113,14 @@ class HostileInputFuzzTest {
         assertEquals(REQUESTS, byStatus.values().stream().mapToInt(AtomicInteger::get).sum());
 
         // hostile paths never become metric labels: every uri label is a route template
-        String metrics = given().get("/q/metrics").asString();
+        String metrics = Management.given().get("/q/metrics").asString();
         java.util.regex.Matcher label = java.util.regex.Pattern.compile("uri=\"([^\"]*)\"").matcher(metrics);
         while (label.find()) {
             assertTrue(label.group(1).matches("/v1/\\{collection}/docs(/\\{id}|:batchGet)?|/v1/\\{collection}/bench:ceiling"
                     + "|/v1/other|/admin/keys(/\\{id})?|/admin/other|NOT_FOUND|REDIRECTION|/q/.*"), "uri label " + label.group(1));
         }
         // the process is up and every document written before the run is as it was
-        given().get("/q/health/live").then().statusCode(200);
+        Management.given().get("/q/health/live").then().statusCode(200);
         for (int i = 0; i < KEPT; i++) {
             given().header("Authorization", "Bearer " + key).header("Cache-Control", "no-cache")
                     .get("/v1/{c}/docs/{id}", KEEP, "k" + i).then().statusCode(200)

@@ -50,12 +50,14 @@ class KubernetesManifestIT {
     }
 
     @Test
-    void deploymentHasTheThreeHealthProbes() {
+    void deploymentHasTheThreeHealthProbesOnTheManagementPort() {
         JsonNode container = container();
         assertEquals("/q/health/live", container.at("/livenessProbe/httpGet/path").asText());
         assertEquals("/q/health/ready", container.at("/readinessProbe/httpGet/path").asText());
         assertEquals("/q/health/started", container.at("/startupProbe/httpGet/path").asText());
-        assertEquals(8080, container.at("/readinessProbe/httpGet/port").asInt());
+        for (String probe : new String[] { "livenessProbe", "readinessProbe", "startupProbe" }) {
+            assertEquals(9000, container.at("/" + probe + "/httpGet/port").asInt(), probe);
+        }
     }
 
     @Test

@@ -41,7 +41,7 @@ class ObservabilityTest extends AuthenticatedTest {
     private static Map<String, Double> scrape() {
         Map<String, Double> samples = new HashMap<>();
         Matcher m = Pattern.compile("(?m)^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\\{(?:[^\"}]|\"(?:[^\"\\\\]|\\\\.)*\")*\\})?) ([0-9.eE+-]+|NaN)")
-                .matcher(given().get("/q/metrics").asString());
+                .matcher(Management.given().get("/q/metrics").asString());
         while (m.find()) {
             samples.put(m.group(1), Double.parseDouble(m.group(2)));
         }

@@ -60,8 +60,9 @@ class SecurityTest {
             given().header("Authorization", "Bearer " + "a".repeat(300)).get(path).then().statusCode(401).contentType(PROBLEM);
         }
         given().contentType("application/json").body("{}").put("/v1/books/docs/x").then().statusCode(401);
-        // health and metrics stay open to probes and Prometheus
-        given().get("/q/health/live").then().statusCode(200);
+        // health and metrics are on the management port, open to probes and Prometheus, and not on the API port
+        Management.given().get("/q/health/live").then().statusCode(200);
+        given().get("/q/health/live").then().statusCode(404);
     }
 
     @Test

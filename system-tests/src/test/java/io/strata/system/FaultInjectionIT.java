@@ -428,7 +428,7 @@ class FaultInjectionIT {
         // open the 1,000 connections first, so that the burst measures requests rather than TCP handshakes
         List<CompletableFuture<HttpResponse<Void>>> warm = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
-            warm.add(client.sendAsync(ApiKey.request(gateways.get(i % 2).uri("/q/health/live")).build(),
+            warm.add(client.sendAsync(ApiKey.request(gateways.get(i % 2).uri("/v1")).build(),
                     HttpResponse.BodyHandlers.discarding()));
         }
         warm.forEach(CompletableFuture::join);

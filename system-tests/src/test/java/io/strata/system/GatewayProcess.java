@@ -13,23 +13,29 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** One packaged gateway ({@code java -jar quarkus-run.jar}) running as its own process. */
+/**
+ * One packaged gateway ({@code java -jar quarkus-run.jar}) running as its own process: the API on
+ * {@code port}, health and metrics on its management interface at {@code port + 10000}.
+ */
 final class GatewayProcess implements AutoCloseable {
 
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     private final String name;
     private final int port;
+    private final int managementPort;
     private final Process process;
 
     GatewayProcess(String name, int port, Path jar, Map<String, String> env, Path log) throws IOException {
         this.name = name;
         this.port = port;
+        this.managementPort = port + 10000;
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-jar", jar.toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(env);
         builder.environment().put("QUARKUS_HTTP_PORT", String.valueOf(port));
+        builder.environment().put("QUARKUS_MANAGEMENT_PORT", String.valueOf(managementPort));
         this.process = builder.start();
     }
 
@@ -40,7 +46,7 @@ final class GatewayProcess implements AutoCloseable {
                 throw new IllegalStateException(name + " exited with " + process.exitValue());
             }
             try {
-                HttpResponse<Void> response = HTTP.send(HttpRequest.newBuilder(uri("/q/health/ready")).build(),
+                HttpResponse<Void> response = HTTP.send(HttpRequest.newBuilder(management("/q/health/ready")).build(),
                         HttpResponse.BodyHandlers.discarding());
                 if (response.statusCode() == 200) {
                     return;
@@ -61,13 +67,18 @@ final class GatewayProcess implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + port + path);
     }
 
+    /** A path on the management interface (health, metrics). */
+    URI management(String path) {
+        return URI.create("http://127.0.0.1:" + managementPort + path);
+    }
+
     boolean alive() {
         return process.isAlive();
     }
 
     /** Sum of the samples of a Prometheus counter whose labels contain {@code labelFragment}. */
     double metric(String name, String labelFragment) throws IOException, InterruptedException {
-        String text = HTTP.send(HttpRequest.newBuilder(uri("/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        String text = HTTP.send(HttpRequest.newBuilder(management("/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
         double sum = 0;
         Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{([^}]*)\\} ([0-9.eE+-]+)(?: .*)?$").matcher(text);
         while (m.find()) {
@@ -80,7 +91,7 @@ final class GatewayProcess implements AutoCloseable {
 
     /** The number of pending invalidations this instance reports in its readiness data. */
     int pendingInvalidations() throws IOException, InterruptedException {
-        String body = HTTP.send(HttpRequest.newBuilder(uri("/q/health/ready")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        String body = HTTP.send(HttpRequest.newBuilder(management("/q/health/ready")).build(), HttpResponse.BodyHandlers.ofString()).body();
         Matcher m = Pattern.compile("\"pending-invalidations\"\\s*:\\s*([0-9]+)").matcher(body);
         return m.find() ? Integer.parseInt(m.group(1)) : -1;
     }
