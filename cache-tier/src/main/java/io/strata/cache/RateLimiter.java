@@ -52,6 +52,7 @@ public class RateLimiter {
     private final String prefix;
     private final Counter refused;
     private final java.util.concurrent.ConcurrentHashMap<String, Share> shares = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, LocalWindow> local = new java.util.concurrent.ConcurrentHashMap<>();
 
     public RateLimiter(Redis redis, CacheConfig config, MeterRegistry registry) {
         this.redis = redis;
@@ -103,6 +104,30 @@ public class RateLimiter {
             }
             return acquire(subject, limit, attempts - 1);
         });
+    }
+
+    /**
+     * Counts a request of {@code subject} against {@code limit} requests per second in this instance
+     * alone: the fallback while Redis cannot answer, so that a key stays limited (per instance) rather
+     * than unlimited.
+     */
+    public Decision acquireLocally(String subject, int limit) {
+        long now = System.currentTimeMillis();
+        long window = now / 1000;
+        int reset = (int) Math.max(1, ((window + 1) * 1000 - now + 999) / 1000);
+        LocalWindow current = local.compute(subject, (s, held) -> held == null || held.window != window ? new LocalWindow(window) : held);
+        int used = current.count.incrementAndGet();
+        if (used > limit) {
+            refused.increment();
+            return new Decision(false, limit, 0, reset);
+        }
+        return new Decision(true, limit, limit - used, reset);
+    }
+
+    private record LocalWindow(long window, java.util.concurrent.atomic.AtomicInteger count) {
+        LocalWindow(long window) {
+            this(window, new java.util.concurrent.atomic.AtomicInteger());
+        }
     }
 
     /** Takes a share of the window's quota from Redis into {@code share}, then completes {@code taking} with it. */

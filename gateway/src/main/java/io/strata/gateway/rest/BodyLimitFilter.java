@@ -4,18 +4,21 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 
 import io.strata.gateway.config.ApiConfig;
+import io.strata.gateway.security.CanonicalPath;
+import io.strata.gateway.security.Refusals;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 
 /**
  * Refuses, before anything else runs and with the same problem+json as any other error, a request
- * whose target, headers or query parameters are over their limits ({@link RequestLimits}), or whose
- * declared {@code Content-Length} is over the body limit (before the body is read).
+ * whose target, headers or query parameters are over their limits ({@link RequestLimits}), whose path
+ * is not in canonical form ({@link CanonicalPath}), or whose declared {@code Content-Length} is over
+ * the body limit (before the body is read).
  */
 @Singleton
 public class BodyLimitFilter {
 
-    void install(@Observes Router router, ApiConfig config) {
+    void install(@Observes Router router, ApiConfig config, Refusals refusals) {
         long max = config.maxBodyBytes();
         // a target that is not a URI is refused by the router before any handler runs: answer it in kind
         router.errorHandler(400, ctx -> {
@@ -29,6 +32,13 @@ public class BodyLimitFilter {
                 int status = Integer.parseInt(refusal.substring(0, 3));
                 refuse(ctx, status, status == 400 ? "Bad request" : status == 414 ? "URI too long" : "Request header fields too large",
                         status == 400 ? "invalid-request-target" : "request-too-large", refusal.substring(4));
+                return;
+            }
+            // before the router normalises the path: one spelling per resource, the one that was written
+            String nonCanonical = CanonicalPath.violation(ctx.request().path());
+            if (nonCanonical != null) {
+                refusals.count(Refusals.Reason.NON_CANONICAL_PATH);
+                refuse(ctx, 400, "Bad request", "non-canonical-path", "the request path is not in canonical form: " + nonCanonical);
                 return;
             }
             ctx.next();

@@ -13,6 +13,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 
 import io.smallrye.mutiny.Uni;
+import io.strata.gateway.security.Access;
 
 /**
  * The benchmark's ceiling: a constant JSON body of the benchmark's document size, answered from
@@ -36,6 +37,7 @@ public class CeilingResource {
         this.body = bytes;
     }
 
+    @Access(Access.Need.READ)
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)

@@ -38,6 +38,8 @@ import io.strata.cache.CachedLookup;
 import io.strata.cache.DocumentCache;
 import io.strata.gateway.config.ApiConfig;
 import io.strata.gateway.json.JsonBodies;
+import io.strata.gateway.security.Access;
+import io.strata.gateway.security.Access.Need;
 import io.strata.storage.Document;
 import io.strata.storage.Lookup;
 import io.strata.storage.Precondition;
@@ -61,6 +63,7 @@ public class DocumentResource {
         this.config = config;
     }
 
+    @Access(Need.READ)
     @GET
     @Path("docs/{id}")
     @Produces(MediaType.APPLICATION_JSON)
@@ -133,6 +136,7 @@ public class DocumentResource {
         return value.toString();
     }
 
+    @Access(Need.WRITE)
     @PUT
     @Path("docs/{id}")
     @Consumes(MediaType.APPLICATION_JSON)
@@ -156,6 +160,7 @@ public class DocumentResource {
         return cache.put(collection, id, body, precondition).map(DocumentResource::written);
     }
 
+    @Access(Need.WRITE)
     @PATCH
     @Path("docs/{id}")
     @Consumes(MERGE_PATCH_JSON)
@@ -179,6 +184,7 @@ public class DocumentResource {
         }).map(DocumentResource::written);
     }
 
+    @Access(Need.WRITE)
     @DELETE
     @Path("docs/{id}")
     @Operation(summary = "Delete a document")
@@ -192,6 +198,7 @@ public class DocumentResource {
         return cache.delete(collection, id, Preconditions.of(ifMatch, null)).map(deleted -> Response.noContent().build());
     }
 
+    @Access(Need.READ)
     @GET
     @Path("docs")
     @Produces(MediaType.APPLICATION_JSON)
@@ -222,6 +229,7 @@ public class DocumentResource {
         });
     }
 
+    @Access(Need.READ)
     @POST
     @Path("docs:batchGet")
     @Consumes(MediaType.APPLICATION_JSON)

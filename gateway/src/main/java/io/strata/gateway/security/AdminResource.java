@@ -31,6 +31,7 @@ public class AdminResource {
         this.keys = keys;
     }
 
+    @Access(Access.Need.ADMIN)
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Create an API key", description = "Body: {\"name\":\"…\",\"scopes\":[\"read:orders\",\"write:tenant-a-*\"],\"rateLimit\":100}. "
@@ -60,6 +61,7 @@ public class AdminResource {
                 .entity(describe(created.key()).put("secret", created.secret()).encode()).build());
     }
 
+    @Access(Access.Need.ADMIN)
     @GET
     @Operation(summary = "List API keys", description = "Without their secrets.")
     public Uni<String> listKeys() {
@@ -67,6 +69,7 @@ public class AdminResource {
                 new JsonArray(all.stream().map(AdminResource::describe).toList())).encode());
     }
 
+    @Access(Access.Need.ADMIN)
     @DELETE
     @Path("{id}")
     @Operation(summary = "Revoke an API key", description = "Takes effect on every instance at once (within strata.auth.key-cache-ttl at worst).")

@@ -7,6 +7,9 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 import javax.crypto.Mac;
@@ -20,6 +23,8 @@ import org.jboss.logging.Logger;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
@@ -29,12 +34,21 @@ import io.strata.storage.StorageUnavailableException;
 
 /**
  * API keys: created with a random secret shown once, stored as HMAC-SHA256(pepper, secret), verified
- * by hashing the presented secret and looking the hash up. Verified keys are cached for
- * {@code strata.auth.key-cache-ttl}; a revocation on any instance reaches every instance's cache
- * through the storage's revocation announcements, so revocation takes effect at once, and within the
- * cache TTL at worst (an announcement lost while an instance was disconnected makes it forget every
- * verified key when it reconnects). While storage is unavailable, keys verified before keep working
- * (storage could not record a revocation either), so that cached documents stay readable.
+ * by hashing the presented secret and looking the hash up.
+ *
+ * <h2>Caches, and what bounds them</h2>
+ * Verified keys are cached for {@code strata.auth.key-cache-ttl}, unknown ones for
+ * {@code unknown-key-cache-ttl}. Concurrent lookups of one secret share one storage query, and lookups
+ * of keys in neither cache are capped per instance ({@link LookupBudget}): beyond the cap a key is
+ * refused without a query, so a flood of made-up keys cannot become a flood of queries.
+ *
+ * <h2>Revocation</h2>
+ * A revocation on any instance reaches every instance's cache through the storage's announcements
+ * (and after a reconnection, when announcements may have been missed, every verified key is
+ * forgotten). A lookup that was in flight when a revocation was heard may have read the key before it
+ * was revoked: its answer is never cached, so it cannot bring the key back. While storage is
+ * unavailable, keys verified before keep working (storage could not record a revocation either), so
+ * that cached documents stay readable.
  */
 @ApplicationScoped
 public class ApiKeys {
@@ -43,37 +57,48 @@ public class ApiKeys {
     /** What a presented secret may look like: checked before any hashing or lookup. */
     private static final Pattern SECRET = Pattern.compile("[A-Za-z0-9_-]{16,128}");
     private static final Duration LAST_KNOWN = Duration.ofMinutes(30);
+    /** The shortest pepper accepted: an HMAC-SHA256 key shorter than its output weakens it. */
+    static final int MIN_PEPPER_BYTES = 32;
 
     /** A verified key: what the request may do. */
     public record Verified(String id, List<String> scopes, int rateLimit) {
+    }
+
+    /** The outcome of presenting a secret: a key, or none (unknown, malformed, revoked, or not looked up). */
+    public record Verification(Verified key, boolean throttled) {
+        static final Verification INVALID = new Verification(null, false);
+        static final Verification THROTTLED = new Verification(null, true);
     }
 
     /** A created key with its secret (the only time the secret exists outside the client). */
     public record Created(StoredKey key, String secret) {
     }
 
+    /** Completes a lookup that the budget did not allow, for the requests that joined it. */
+    private static final RuntimeException NOT_LOOKED_UP = new IllegalStateException("key lookup budget spent") {
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
+    };
+
     private final ApiKeyStore store;
     private final AuthConfig config;
-    private final SecretKeySpec pepper;
     private final ThreadLocal<Mac> macs;
     private final SecureRandom random = new SecureRandom();
     private final Cache<String, Verified> verified;
     private final Cache<String, Verified> lastKnown;
     private final Cache<String, Boolean> unknown;
+    private final ConcurrentHashMap<String, CompletableFuture<StoredKey>> lookups = new ConcurrentHashMap<>();
+    private final LookupBudget lookupBudget;
+    /** Counts revocations heard; a lookup that saw it change while in flight does not cache its answer. */
+    private final AtomicLong revocations = new AtomicLong();
+    private final Counter storageLookups;
 
-    public ApiKeys(ApiKeyStore store, AuthConfig config) {
+    public ApiKeys(ApiKeyStore store, AuthConfig config, MeterRegistry registry) {
         this.store = store;
         this.config = config;
-        byte[] secret = config.pepper().filter(p -> !p.isBlank()).map(p -> p.getBytes(StandardCharsets.UTF_8)).orElseGet(() -> {
-            if (LaunchMode.current() == LaunchMode.NORMAL) {
-                throw new IllegalStateException("strata.auth.pepper (STRATA_AUTH_PEPPER) is required: "
-                        + "the secret API keys are hashed with, from Vault or a Kubernetes Secret");
-            }
-            byte[] generated = new byte[32];
-            new SecureRandom().nextBytes(generated);
-            return generated;
-        });
-        this.pepper = new SecretKeySpec(secret, "HmacSHA256");
+        SecretKeySpec pepper = new SecretKeySpec(pepper(config), "HmacSHA256");
         this.macs = ThreadLocal.withInitial(() -> {
             try {
                 Mac mac = Mac.getInstance("HmacSHA256");
@@ -86,7 +111,10 @@ public class ApiKeys {
         this.verified = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(config.keyCacheTtl()).build();
         this.lastKnown = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(LAST_KNOWN).build();
         this.unknown = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(config.unknownKeyCacheTtl()).build();
+        this.lookupBudget = new LookupBudget(config.keyLookupsPerSecond(), System::nanoTime);
+        this.storageLookups = registry.counter("strata.auth.key_lookups");
         store.onRevocation(hash -> {
+            revocations.incrementAndGet();
             if ("*".equals(hash)) {
                 verified.invalidateAll();
                 lastKnown.invalidateAll();
@@ -94,6 +122,25 @@ public class ApiKeys {
                 verified.invalidate(hash);
                 lastKnown.invalidate(hash);
             }
+        });
+    }
+
+    private static byte[] pepper(AuthConfig config) {
+        return config.pepper().filter(p -> !p.isBlank()).map(p -> {
+            byte[] bytes = p.getBytes(StandardCharsets.UTF_8);
+            if (bytes.length < MIN_PEPPER_BYTES) {
+                throw new IllegalStateException("strata.auth.pepper (STRATA_AUTH_PEPPER) must be at least " + MIN_PEPPER_BYTES
+                        + " bytes, e.g. $(openssl rand -hex 32)");
+            }
+            return bytes;
+        }).orElseGet(() -> {
+            if (LaunchMode.current() == LaunchMode.NORMAL) {
+                throw new IllegalStateException("strata.auth.pepper (STRATA_AUTH_PEPPER) is required: "
+                        + "the secret API keys are hashed with, from Vault or a Kubernetes Secret");
+            }
+            byte[] generated = new byte[MIN_PEPPER_BYTES];
+            new SecureRandom().nextBytes(generated);
+            return generated;
         });
     }
 
@@ -119,32 +166,59 @@ public class ApiKeys {
         return HexFormat.of().formatHex(mac.doFinal(secret.getBytes(StandardCharsets.UTF_8)));
     }
 
-    /** The key a presented secret belongs to, or {@code null} when it is unknown, malformed or revoked. */
-    public Uni<Verified> verify(String secret) {
+    /** The key a presented secret belongs to, if any. */
+    public Uni<Verification> verify(String secret) {
         if (secret == null || !SECRET.matcher(secret).matches()) {
-            return Uni.createFrom().nullItem();
+            return Uni.createFrom().item(Verification.INVALID);
         }
         String hash = hash(secret);
         Verified cached = verified.getIfPresent(hash);
         if (cached != null) {
-            return Uni.createFrom().item(cached);
+            return Uni.createFrom().item(new Verification(cached, false));
         }
         if (unknown.getIfPresent(hash) != null) {
-            return Uni.createFrom().nullItem();
+            return Uni.createFrom().item(Verification.INVALID);
         }
-        return store.findByHash(hash).map(key -> {
-            if (key == null || key.revoked()) {
-                unknown.put(hash, Boolean.TRUE);
-                lastKnown.invalidate(hash);
-                return null;
+        CompletableFuture<StoredKey> lookup = new CompletableFuture<>();
+        CompletableFuture<StoredKey> running = lookups.putIfAbsent(hash, lookup);
+        if (running == null) {
+            if (!lookupBudget.tryAcquire()) {
+                lookups.remove(hash, lookup);
+                lookup.completeExceptionally(NOT_LOOKED_UP);
+                return Uni.createFrom().item(Verification.THROTTLED);
             }
-            Verified v = new Verified(key.id(), key.scopes(), key.rateLimit());
-            verified.put(hash, v);
-            lastKnown.put(hash, v);
-            return v;
-        }).onFailure(StorageUnavailableException.class).recoverWithUni(failure -> {
-            Verified known = lastKnown.getIfPresent(hash);
-            return known != null ? Uni.createFrom().item(known) : Uni.createFrom().failure(failure);
+            lookUp(hash, lookup);
+            running = lookup;
+        }
+        return Uni.createFrom().completionStage(running).map(key -> key == null || key.revoked() ? Verification.INVALID
+                : new Verification(new Verified(key.id(), key.scopes(), key.rateLimit()), false))
+                .onFailure(failure -> failure == NOT_LOOKED_UP).recoverWithItem(Verification.THROTTLED)
+                .onFailure(StorageUnavailableException.class).recoverWithUni(failure -> {
+                    Verified known = lastKnown.getIfPresent(hash);
+                    return known != null ? Uni.createFrom().item(new Verification(known, false)) : Uni.createFrom().failure(failure);
+                });
+    }
+
+    private void lookUp(String hash, CompletableFuture<StoredKey> lookup) {
+        long revocationsBefore = revocations.get();
+        storageLookups.increment();
+        store.findByHash(hash).subscribe().with(key -> {
+            // a revocation heard meanwhile may concern this key and may have come after the read
+            if (revocations.get() == revocationsBefore) {
+                if (key == null || key.revoked()) {
+                    unknown.put(hash, Boolean.TRUE);
+                    lastKnown.invalidate(hash);
+                } else {
+                    Verified v = new Verified(key.id(), key.scopes(), key.rateLimit());
+                    verified.put(hash, v);
+                    lastKnown.put(hash, v);
+                }
+            }
+            lookups.remove(hash, lookup);
+            lookup.complete(key);
+        }, failure -> {
+            lookups.remove(hash, lookup);
+            lookup.completeExceptionally(failure);
         });
     }
 
@@ -167,6 +241,7 @@ public class ApiKeys {
     public Uni<StoredKey> revoke(String id) {
         return store.revoke(id).invoke(key -> {
             if (key != null) {
+                revocations.incrementAndGet();
                 verified.invalidate(key.hash());
                 lastKnown.invalidate(key.hash());
             }

@@ -30,11 +30,22 @@ public interface AuthConfig {
     @WithDefault("2s")
     Duration unknownKeyCacheTtl();
 
+    /**
+     * Storage lookups of keys this instance has not seen (or not recently) per second; beyond it a new
+     * key is refused (401 with {@code Retry-After}) without a lookup, so that a flood of made-up keys
+     * cannot crowd documents out of the storage pool.
+     */
+    @WithDefault("500")
+    int keyLookupsPerSecond();
+
     /** Requests per second per key when the key sets no limit of its own; 0: unlimited. */
     @WithDefault("1000")
     int defaultRateLimit();
 
-    /** When the rate limiter cannot reach Redis: let requests through (true) or refuse them with 503 (false). */
+    /**
+     * When the rate limiter cannot reach Redis: enforce each key's limit in this instance alone (true;
+     * with N instances up to N times the limit is admitted meanwhile) or refuse requests with 503 (false).
+     */
     @WithDefault("true")
     boolean rateLimitFailOpen();
 }
