@@ -40,7 +40,7 @@ pepper=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)
 start_gateway() { # port log (health and metrics on port + 1000)
   STRATA_AUTH_PEPPER=$pepper STRATA_AUTH_BOOTSTRAP_ADMIN_KEY=$key STRATA_AUTH_DEFAULT_RATE_LIMIT=0 \
   STRATA_BENCH_CEILING_ENABLED=true QUARKUS_HTTP_PORT=$1 QUARKUS_MANAGEMENT_PORT=$(($1 + 1000)) QUARKUS_LOG_CONSOLE_JSON_ENABLED=false \
-    "${JAVA_HOME:-/usr}/bin/java" -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -jar "$jar" >"$2" 2>&1 &
+    "${JAVA_HOME:-/usr}/bin/java" -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError -jar "$jar" >"$2" 2>&1 &
   pids+=($!)
 }
 start_gateway $port "$work/gateway.log"

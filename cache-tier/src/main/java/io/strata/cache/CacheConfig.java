@@ -92,9 +92,12 @@ public interface CacheConfig {
         @WithDefault("1s")
         Duration ttl();
 
-        /** Most documents held; the least recently used go first. */
-        @WithDefault("100000")
-        long maxEntries();
+        /**
+         * Most bytes held (bodies plus a per-entry overhead); the least recently used go first. Sized
+         * for a 512 MiB container: a bounded share of its heap, however large the documents.
+         */
+        @WithDefault("32M")
+        io.quarkus.runtime.configuration.MemorySize maxBytes();
 
         /** Documents larger than this are not held (their bytes would crowd out many small ones). */
         @WithDefault("64K")

@@ -32,6 +32,7 @@ import io.strata.storage.DocumentStore;
 import io.strata.storage.Lookup;
 import io.strata.storage.Page;
 import io.strata.storage.Precondition;
+import io.strata.storage.StorageException;
 import io.strata.storage.StorageUnavailableException;
 import io.strata.storage.WriteResult;
 import io.vertx.mutiny.core.Vertx;
@@ -84,6 +85,8 @@ public class DocumentCache {
 
     private static final Logger LOG = Logger.getLogger(DocumentCache.class);
     private static final Duration POLL = Duration.ofMillis(10);
+    /** How often a change is computed again when concurrent writes keep replacing the version it read. */
+    private static final int MAX_UPDATE_ATTEMPTS = 5;
 
     private final Redis redis;
     private final DocumentStore store;
@@ -422,7 +425,7 @@ public class DocumentCache {
         }
         long inlineLimit = Math.max(1, maxBytes / ids.size());
         List<String> entries = ids.stream().map(id -> keys.entry(collection, id)).toList();
-        BatchState state = new BatchState(collection, ids);
+        BatchState state = new BatchState(collection, ids, maxBytes);
         return pipeline(entries, i -> pending.contains(collection, ids.get(i)) ? null
                         : (withSource -> Scripts.PEEK.build(withSource, List.of(entries.get(i)), inlineLimit)))
                 .onItemOrFailure().transformToUni((responses, failure) -> {
@@ -444,13 +447,18 @@ public class DocumentCache {
         final Lookup[] lookups;
         /** Cached body length of entries whose body was too large to pull at first. */
         final long[] largeLength;
+        /** Documents storage has but did not send, their bodies being over the budget. */
+        final boolean[] deferred;
+        final long maxBytes;
         boolean allFromStorage;
 
-        BatchState(String collection, List<String> ids) {
+        BatchState(String collection, List<String> ids, long maxBytes) {
             this.collection = collection;
             this.ids = ids;
+            this.maxBytes = maxBytes;
             this.lookups = new Lookup[ids.size()];
             this.largeLength = new long[ids.size()];
+            this.deferred = new boolean[ids.size()];
         }
 
         void peeked(List<Response> responses) {
@@ -504,10 +512,12 @@ public class DocumentCache {
                     }
                     return taken;
                 }).onFailure().recoverWithItem(() -> new boolean[missing.size()]);
-        return takeTokens.flatMap(taken -> store.readMany(collection, missing.stream().map(state.ids::get).toList())
-                .flatMap(found -> {
+        return takeTokens.flatMap(taken -> store.readMany(collection, missing.stream().map(state.ids::get).toList(), state.maxBytes)
+                .flatMap(read -> {
+                    Map<String, Lookup> found = read.lookups();
                     for (int i : missing) {
                         state.lookups[i] = found.get(state.ids.get(i));
+                        state.deferred[i] = state.lookups[i] == null;
                     }
                     List<String> fillEntries = missing.stream().map(i -> keys.entry(collection, state.ids.get(i))).toList();
                     return pipeline(fillEntries, m -> {
@@ -515,8 +525,11 @@ public class DocumentCache {
                             return null;
                         }
                         String id = state.ids.get(missing.get(m));
-                        return withSource -> Scripts.FILL.build(withSource, fillKeys(collection, id),
-                                fillArgs(tokens[m], found.get(id)));
+                        Lookup lookup = found.get(id);
+                        // a body storage did not send (over the budget) cannot be filled: hand the lease back
+                        return lookup == null
+                                ? withSource -> Scripts.RELEASE.build(withSource, List.of(keys.fillToken(collection, id)), tokens[m])
+                                : withSource -> Scripts.FILL.build(withSource, fillKeys(collection, id), fillArgs(tokens[m], lookup));
                     }).onFailure().recoverWithItem(List.of()).replaceWithVoid();
                 }));
     }
@@ -528,6 +541,11 @@ public class DocumentCache {
         boolean[] unprocessed = new boolean[state.ids.size()];
         int included = 0;
         for (int i = 0; i < state.ids.size(); i++) {
+            if (state.deferred[i]) {
+                exhausted = true;
+                unprocessed[i] = true;
+                continue;
+            }
             long size = state.lookups[i] instanceof Lookup.Found f ? f.document().body().length : state.largeLength[i];
             if (size == 0) {
                 continue;
@@ -583,17 +601,47 @@ public class DocumentCache {
         return store.put(collection, id, body, precondition).call(this::writeThrough);
     }
 
+    /**
+     * Changes a document with {@code change} applied to its current body: read, change (outside any
+     * transaction and lock, so that the work and memory of the change never hold a row lock), then
+     * write only if the document is still at the version read. When another write came in between and
+     * the caller named no version, the change is made again on the new version (a few times).
+     */
     public Uni<WriteResult> update(String collection, String id, Precondition precondition, UnaryOperator<byte[]> change) {
-        return store.update(collection, id, precondition, change).call(this::writeThrough);
+        return update(collection, id, precondition, change, 1);
+    }
+
+    private Uni<WriteResult> update(String collection, String id, Precondition precondition, UnaryOperator<byte[]> change,
+            int attempt) {
+        return store.read(collection, id).flatMap(current -> {
+            Long live = current instanceof Lookup.Found found ? found.version() : null;
+            if (!precondition.allows(live)) {
+                return Uni.createFrom().failure(new StorageException.PreconditionFailed());
+            }
+            if (live == null) {
+                return Uni.createFrom().failure(new StorageException.NotFound());
+            }
+            byte[] next = change.apply(((Lookup.Found) current).document().body());
+            return store.put(collection, id, next, Precondition.ifMatch(live)).call(this::writeThrough)
+                    .onFailure(StorageException.PreconditionFailed.class).recoverWithUni(conflict -> {
+                        if (precondition.namesVersions()) {
+                            return Uni.createFrom().failure(conflict);
+                        }
+                        if (attempt >= MAX_UPDATE_ATTEMPTS) {
+                            return Uni.createFrom().failure(new StorageException.Conflict());
+                        }
+                        return update(collection, id, precondition, change, attempt + 1);
+                    });
+        });
     }
 
     public Uni<WriteResult> delete(String collection, String id, Precondition precondition) {
         return store.delete(collection, id, precondition).call(this::writeThrough);
     }
 
-    /** A page of a collection, read from storage (lists are not cached). */
-    public Uni<Page> list(String collection, String afterId, int limit) {
-        return store.list(collection, afterId, limit);
+    /** A page of a collection, read from storage (lists are not cached), of at most {@code maxBytes} of bodies. */
+    public Uni<Page> list(String collection, String afterId, int limit, long maxBytes) {
+        return store.list(collection, afterId, limit, maxBytes);
     }
 
     @WithSpan("strata.cache.write_through")

@@ -30,6 +30,11 @@ final class NearCache {
     private record Held(Lookup lookup, long readAt) {
     }
 
+    /** Bytes an entry costs besides its body: key, entry objects, the cache's own node. */
+    private static final int ENTRY_OVERHEAD = 200;
+    /** Recent invalidations kept (each a key and a time): far more than the writes of one TTL. */
+    private static final int INVALIDATIONS_REMEMBERED = 100_000;
+
     private final Cache<String, Held> entries;
     private final Cache<String, Long> invalidatedAt;
     private final long ttlNanos;
@@ -40,10 +45,16 @@ final class NearCache {
     NearCache(CacheConfig.Near config) {
         this.ttlNanos = config.ttl().toNanos();
         this.maxBodyBytes = config.maxBodySize().asLongValue();
-        this.entries = Caffeine.newBuilder().maximumSize(config.maxEntries())
+        this.entries = Caffeine.newBuilder().maximumWeight(config.maxBytes().asLongValue())
+                .weigher((String key, Held held) -> weight(key, held))
                 .expireAfterWrite(config.ttl()).build();
-        this.invalidatedAt = Caffeine.newBuilder().maximumSize(config.maxEntries())
+        this.invalidatedAt = Caffeine.newBuilder().maximumSize(INVALIDATIONS_REMEMBERED)
                 .expireAfterWrite(config.ttl()).build();
+    }
+
+    private static int weight(String key, Held held) {
+        long body = held.lookup() instanceof Lookup.Found found ? found.document().body().length : 0;
+        return (int) Math.min(Integer.MAX_VALUE, ENTRY_OVERHEAD + 2L * key.length() + body);
     }
 
     /** The held answer for {@code key} if it is at most {@code maxStale} (and the TTL) old, else null. */
@@ -111,5 +122,11 @@ final class NearCache {
 
     long size() {
         return entries.estimatedSize();
+    }
+
+    /** The bytes held, by the weigher's count (evictions pending included until the next clean-up). */
+    long weightedBytes() {
+        entries.cleanUp();
+        return entries.policy().eviction().map(eviction -> eviction.weightedSize().orElse(0)).orElse(0L);
     }
 }

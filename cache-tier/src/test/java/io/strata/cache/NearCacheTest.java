@@ -27,8 +27,8 @@ class NearCacheTest {
                 return ttl;
             }
 
-            public long maxEntries() {
-                return 100;
+            public MemorySize maxBytes() {
+                return new MemorySize(java.math.BigInteger.valueOf(1 << 20));
             }
 
             public MemorySize maxBodySize() {
@@ -107,5 +107,18 @@ class NearCacheTest {
         NearCache near = live(Duration.ofSeconds(10));
         assertFalse(near.offer("k", found(1, 2048), NearCache.now()));
         assertTrue(near.offer("n", Lookup.absent("c", "n", 7), NearCache.now()), "a negative answer is held");
+    }
+
+    @Test
+    void heldBytesStayWithinTheBoundWhateverTheDocumentSizes() {
+        NearCache near = new NearCache(config(Duration.ofSeconds(10), 64 * 1024));
+        near.live();
+        long readAt = NearCache.now();
+        for (int i = 0; i < 100; i++) {
+            assertTrue(near.offer("key-" + i, new Lookup.Found(new Document("c", "d" + i, 1, new byte[60 * 1024])), readAt));
+        }
+        long held = near.weightedBytes();
+        assertTrue(held <= 1 << 20, "held " + held + " bytes, bound 1 MiB");
+        assertTrue(held > 512 * 1024, "the bound is used, not undershot: " + held);
     }
 }

@@ -2,7 +2,6 @@ package io.strata.storage;
 
 import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 
 import io.smallrye.mutiny.Uni;
 
@@ -22,21 +21,28 @@ public interface DocumentStore {
 
     Uni<Lookup> read(String collection, String id);
 
-    /** Reads several ids of one collection at once; every requested id is a key of the result. */
-    Uni<Map<String, Lookup>> readMany(String collection, List<String> ids);
+    /**
+     * Reads several ids of one collection at once, their bodies in the order of {@code ids} until
+     * {@code maxBytes} (the first document always): every requested id is either a key of
+     * {@link Many#lookups()} or, when its document exists but its body did not fit, in
+     * {@link Many#deferred()}.
+     */
+    Uni<Many> readMany(String collection, List<String> ids, long maxBytes);
+
+    /** What {@link #readMany} read, and the ids of documents whose bodies did not fit its budget. */
+    record Many(Map<String, Lookup> lookups, List<String> deferred) {
+    }
 
     /** Creates or replaces a document. */
     Uni<WriteResult> put(String collection, String id, byte[] body, Precondition precondition);
 
-    /**
-     * Replaces an existing document with {@code change} applied to its current body; fails with
-     * {@link StorageException.NotFound} when it does not exist (after the precondition).
-     */
-    Uni<WriteResult> update(String collection, String id, Precondition precondition, UnaryOperator<byte[]> change);
-
     /** Deletes a document, leaving a storage tombstone with the deletion's version. */
     Uni<WriteResult> delete(String collection, String id, Precondition precondition);
 
-    /** Live documents of a collection with ids greater than {@code afterId} (all when null), in byte order. */
-    Uni<Page> list(String collection, String afterId, int limit);
+    /**
+     * Live documents of a collection with ids greater than {@code afterId} (all when null), in byte
+     * order: at most {@code limit}, and no more bodies than fit {@code maxBytes} (the first document
+     * always). {@link Page#lastId()} says where the next page starts, whichever bound ended this one.
+     */
+    Uni<Page> list(String collection, String afterId, int limit, long maxBytes);
 }

@@ -15,8 +15,14 @@ public record Precondition(Set<Long> ifMatch, boolean ifMatchAny, Set<Long> ifNo
 
     public static final Precondition NONE = new Precondition(null, false, null, false);
 
-    public boolean isNone() {
-        return ifMatch == null && !ifMatchAny && ifNoneMatch == null && !ifNoneMatchAny;
+    /** Only this version: a compare-and-set. */
+    public static Precondition ifMatch(long version) {
+        return new Precondition(Set.of(version), false, null, false);
+    }
+
+    /** Whether the write names the version it replaces ({@code If-Match} with versions). */
+    public boolean namesVersions() {
+        return ifMatch != null;
     }
 
     /**

@@ -2,7 +2,7 @@ package io.strata.storage;
 
 /** A write that storage refused, and so did not commit. */
 public abstract sealed class StorageException extends RuntimeException
-        permits StorageException.PreconditionFailed, StorageException.NotFound, StorageException.Rejected {
+        permits StorageException.PreconditionFailed, StorageException.NotFound, StorageException.Conflict {
 
     protected StorageException(String message) {
         super(message, null, false, false);
@@ -22,10 +22,10 @@ public abstract sealed class StorageException extends RuntimeException
         }
     }
 
-    /** The change function refused the current document (for example an invalid merge result). */
-    public static final class Rejected extends StorageException {
-        public Rejected(String message) {
-            super(message);
+    /** The document kept changing while a change computed from it was being written. */
+    public static final class Conflict extends StorageException {
+        public Conflict() {
+            super("the document changed concurrently");
         }
     }
 }

@@ -15,10 +15,6 @@ public record WriteResult(String collection, String id, long version, byte[] bod
         return body == null;
     }
 
-    public Lookup asLookup() {
-        return deleted() ? Lookup.absent(collection, id, version) : new Lookup.Found(document());
-    }
-
     public Document document() {
         if (body == null) {
             throw new IllegalStateException("a deletion has no document");

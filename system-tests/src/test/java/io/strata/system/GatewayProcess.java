@@ -31,7 +31,7 @@ final class GatewayProcess implements AutoCloseable {
         this.port = port;
         this.managementPort = port + 10000;
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-jar", jar.toString()));
+                "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-jar", jar.toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(env);
         builder.environment().put("QUARKUS_HTTP_PORT", String.valueOf(port));

@@ -20,8 +20,30 @@ public interface ApiConfig {
     int batchMaxIds();
 
     /** Most document bytes in one batchGet response; further ids are returned as unprocessed. */
-    @WithDefault("16777216")
+    @WithDefault("4194304")
     long batchMaxResponseBytes();
+
+    /** Most document bytes in one list page; the page ends early and {@code next} continues. */
+    @WithDefault("1048576")
+    long listMaxResponseBytes();
+
+    /**
+     * Bytes this instance holds at once for list pages and batchGet answers (each reserves its budget
+     * while it reads, then what its answer takes until it is written).
+     */
+    @WithDefault("67108864")
+    long responseMemory();
+
+    /** How long a list or batchGet waits for its reservation before it is answered 503. */
+    @WithDefault("2s")
+    java.time.Duration memoryWait();
+
+    /**
+     * Merge patches computed at once by this instance (each holds its patch as a tree, the stored
+     * document and the result); more are answered 503 with {@code Retry-After}.
+     */
+    @WithDefault("4")
+    int maxConcurrentPatches();
 
     /** Page size of a list request that names none. */
     @WithDefault("100")

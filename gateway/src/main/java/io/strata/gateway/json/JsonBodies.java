@@ -3,9 +3,8 @@ package io.strata.gateway.json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.Iterator;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -17,8 +16,6 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.strata.gateway.config.ApiConfig;
 import io.strata.storage.Document;
@@ -33,6 +30,7 @@ public class JsonBodies {
 
     private final JsonFactory factory;
     private final ObjectMapper mapper;
+    private final MergePatch mergePatch;
 
     public JsonBodies(ApiConfig config) {
         this.factory = JsonFactory.builder()
@@ -42,6 +40,7 @@ public class JsonBodies {
                         .build())
                 .build();
         this.mapper = new ObjectMapper(factory);
+        this.mergePatch = new MergePatch(factory, mapper);
     }
 
     /** Throws {@link InvalidJson} unless {@code body} is exactly one well-formed UTF-8 JSON value. */
@@ -115,32 +114,61 @@ public class JsonBodies {
         }
     }
 
-    /** Applies an RFC 7396 JSON merge patch to a stored document and returns the new document's bytes. */
-    public byte[] mergePatch(byte[] target, JsonNode patch) {
+    /**
+     * Applies an RFC 7396 JSON merge patch to a stored document and returns the new document's bytes,
+     * streaming the document (see {@link MergePatch}); {@link TooLarge} when the result would exceed
+     * {@code maxBytes}.
+     */
+    public byte[] mergePatch(byte[] target, JsonNode patch, long maxBytes) {
         try {
-            JsonNode merged = merge(mapper.readTree(target), patch);
-            return mapper.writeValueAsBytes(merged);
+            return mergePatch.apply(target, patch, maxBytes);
+        } catch (MergePatch.TooLarge e) {
+            throw new TooLarge();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    private static JsonNode merge(JsonNode target, JsonNode patch) {
-        if (!patch.isObject()) {
-            return patch;
-        }
-        ObjectNode result = target != null && target.isObject() ? ((ObjectNode) target).deepCopy()
-                : JsonNodeFactory.instance.objectNode();
-        Iterator<Map.Entry<String, JsonNode>> fields = patch.fields();
-        while (fields.hasNext()) {
-            Map.Entry<String, JsonNode> field = fields.next();
-            if (field.getValue().isNull()) {
-                result.remove(field.getKey());
-            } else {
-                result.set(field.getKey(), merge(result.get(field.getKey()), field.getValue()));
+    /**
+     * The ids of a batchGet body {@code {"ids":[...]}}, read as a stream: no tree is built, and reading
+     * stops as soon as there are more than {@code maxIds}. Other members are ignored.
+     */
+    public List<String> batchIds(byte[] body, int maxIds) {
+        validate(body);
+        List<String> ids = null;
+        try (JsonParser parser = factory.createParser(body)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                throw new InvalidBatch("invalid-batch", "the body must be {\"ids\":[...]}");
             }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                JsonToken value = parser.nextToken();
+                if (!name.equals("ids")) {
+                    parser.skipChildren();
+                    continue;
+                }
+                if (value != JsonToken.START_ARRAY) {
+                    throw new InvalidBatch("invalid-batch", "the body must be {\"ids\":[...]}");
+                }
+                ids = new ArrayList<>();
+                JsonToken item;
+                while ((item = parser.nextToken()) != JsonToken.END_ARRAY) {
+                    if (item != JsonToken.VALUE_STRING) {
+                        throw new InvalidBatch("invalid-batch", "every id must be a string");
+                    }
+                    if (ids.size() == maxIds) {
+                        throw new InvalidBatch("too-many-ids", "at most " + maxIds + " ids per request");
+                    }
+                    ids.add(parser.getText());
+                }
+            }
+        } catch (IOException e) {
+            throw new InvalidJson(describe(e));
         }
-        return result;
+        if (ids == null) {
+            throw new InvalidBatch("invalid-batch", "the body must be {\"ids\":[...]}");
+        }
+        return ids;
     }
 
     /** {@code [{"id":…,"version":…,"doc":<stored bytes>},…]} without parsing the stored bodies. */
@@ -182,6 +210,27 @@ public class JsonBodies {
         String message = e.getMessage() == null ? e.toString() : e.getMessage();
         int location = message.indexOf("\n at [");
         return "malformed JSON: " + (location > 0 ? message.substring(0, location) : message).replace('\n', ' ');
+    }
+
+    /** A merge patch whose result would exceed the body limit. */
+    public static final class TooLarge extends RuntimeException {
+        TooLarge() {
+            super("the patched document exceeds the body limit", null, false, false);
+        }
+    }
+
+    /** A batchGet body of the wrong shape; {@code type} names the problem. */
+    public static final class InvalidBatch extends RuntimeException {
+        private final String type;
+
+        InvalidBatch(String type, String message) {
+            super(message, null, false, false);
+            this.type = type;
+        }
+
+        public String type() {
+            return type;
+        }
     }
 
     /** The body is not acceptable JSON. */

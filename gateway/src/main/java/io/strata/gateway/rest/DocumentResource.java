@@ -18,6 +18,7 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
@@ -44,6 +45,7 @@ import io.strata.storage.Document;
 import io.strata.storage.Lookup;
 import io.strata.storage.Precondition;
 import io.strata.storage.WriteResult;
+import io.vertx.ext.web.RoutingContext;
 
 /** The v1 document API: JSON documents in named collections. */
 @Path("/v1/{collection}")
@@ -56,11 +58,15 @@ public class DocumentResource {
     private final DocumentCache cache;
     private final JsonBodies json;
     private final ApiConfig config;
+    private final ResponseMemory memory;
+    private final java.util.concurrent.Semaphore patches;
 
-    public DocumentResource(DocumentCache cache, JsonBodies json, ApiConfig config) {
+    public DocumentResource(DocumentCache cache, JsonBodies json, ApiConfig config, ResponseMemory memory) {
         this.cache = cache;
         this.json = json;
         this.config = config;
+        this.memory = memory;
+        this.patches = new java.util.concurrent.Semaphore(config.maxConcurrentPatches());
     }
 
     @Access(Need.READ)
@@ -175,13 +181,20 @@ public class DocumentResource {
         Names.collection(collection);
         Names.id(id);
         checkSize(body);
-        JsonNode patch = parseJson(body);
-        Precondition precondition = Preconditions.of(ifMatch, null);
-        return cache.update(collection, id, precondition, current -> {
-            byte[] next = json.mergePatch(current, patch);
-            checkSize(next);
-            return next;
-        }).map(DocumentResource::written);
+        // a patch holds its own tree, the stored document and the result: a few at a time per instance
+        if (!patches.tryAcquire()) {
+            throw new Problem(503, "busy", "Service busy", "too many merge patches are being applied; try again shortly", 1);
+        }
+        try {
+            JsonNode patch = parseJson(body);
+            Precondition precondition = Preconditions.of(ifMatch, null);
+            return cache.update(collection, id, precondition, current -> json.mergePatch(current, patch, config.maxBodyBytes()))
+                    .map(DocumentResource::written)
+                    .onTermination().invoke(patches::release);
+        } catch (RuntimeException e) {
+            patches.release();
+            throw e;
+        }
     }
 
     @Access(Need.WRITE)
@@ -208,11 +221,14 @@ public class DocumentResource {
     @APIResponse(responseCode = "400", description = "Bad limit or cursor", content = @Content(mediaType = PROBLEM))
     public Uni<Response> list(@PathParam("collection") String collection,
             @Parameter(description = "Page size, 1 to 1000 (default 100)", schema = @Schema(type = SchemaType.INTEGER)) @QueryParam("limit") String limit,
-            @Parameter(description = "Opaque cursor from a previous page's next") @QueryParam("after") String after) {
+            @Parameter(description = "Opaque cursor from a previous page's next") @QueryParam("after") String after,
+            @Context RoutingContext routing) {
         Names.collection(collection);
         int pageSize = pageSize(limit);
         String afterId = after == null ? null : Cursor.decode(after);
-        return cache.list(collection, afterId, pageSize).map(page -> {
+        long budget = config.listMaxResponseBytes();
+        // the page's bodies, then its answer: at most twice the budget while it is being built
+        return memory.reserve(2 * budget).flatMap(reservation -> cache.list(collection, afterId, pageSize, budget).map(page -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             out.writeBytes("{\"items\":".getBytes(StandardCharsets.UTF_8));
             JsonBodies.writeItems(out, page.documents());
@@ -223,10 +239,13 @@ public class DocumentResource {
                 JsonBodies.writeString(out, Cursor.encode(page.lastId()));
             }
             out.write('}');
+            byte[] answer = out.toByteArray();
+            reservation.shrinkTo(answer.length);
+            routing.addEndHandler(ended -> reservation.release());
             // pages are read from storage, never from the cache
-            return Response.ok(out.toByteArray(), MediaType.APPLICATION_JSON_TYPE)
+            return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE)
                     .header("Cache-Status", "strata; fwd=bypass").build();
-        });
+        }).onFailure().invoke(reservation::release));
     }
 
     @Access(Need.READ)
@@ -239,11 +258,13 @@ public class DocumentResource {
                     + "\"missing\":[ids],\"unprocessed\":[ids]}; ids beyond the response size budget are unprocessed.")
     @APIResponse(responseCode = "200", description = "The documents found, the ids missing and the ids to ask again")
     @APIResponse(responseCode = "400", description = "Malformed request or too many ids", content = @Content(mediaType = PROBLEM))
-    public Uni<Response> batchGet(@PathParam("collection") String collection, byte[] body) {
+    public Uni<Response> batchGet(@PathParam("collection") String collection, byte[] body, @Context RoutingContext routing) {
         Names.collection(collection);
         checkSize(body);
-        List<String> ids = batchIds(parseJson(body));
-        return cache.readMany(collection, ids, config.batchMaxResponseBytes()).map(batch -> {
+        List<String> ids = batchIds(body);
+        long budget = config.batchMaxResponseBytes();
+        // bodies from Redis and from storage (each within the budget), then the answer
+        return memory.reserve(3 * budget).flatMap(reservation -> cache.readMany(collection, ids, budget).map(batch -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             out.writeBytes("{\"found\":".getBytes(StandardCharsets.UTF_8));
             JsonBodies.writeItems(out, batch.found());
@@ -252,26 +273,24 @@ public class DocumentResource {
             out.writeBytes(",\"unprocessed\":".getBytes(StandardCharsets.UTF_8));
             JsonBodies.writeStrings(out, batch.unprocessed());
             out.write('}');
-            return Response.ok(out.toByteArray(), MediaType.APPLICATION_JSON_TYPE).build();
-        });
+            byte[] answer = out.toByteArray();
+            reservation.shrinkTo(answer.length);
+            routing.addEndHandler(ended -> reservation.release());
+            return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE).build();
+        }).onFailure().invoke(reservation::release));
     }
 
-    private List<String> batchIds(JsonNode request) {
-        JsonNode ids = request.get("ids");
-        if (!request.isObject() || ids == null || !ids.isArray()) {
-            throw Problem.badRequest("invalid-batch", "the body must be {\"ids\":[...]}");
+    private List<String> batchIds(byte[] body) {
+        List<String> ids;
+        try {
+            ids = json.batchIds(body == null ? new byte[0] : body, config.batchMaxIds());
+        } catch (JsonBodies.InvalidJson e) {
+            throw Problem.badRequest("malformed-json", e.getMessage());
+        } catch (JsonBodies.InvalidBatch e) {
+            throw Problem.badRequest(e.type(), e.getMessage());
         }
-        if (ids.size() > config.batchMaxIds()) {
-            throw Problem.badRequest("too-many-ids", "at most " + config.batchMaxIds() + " ids per request");
-        }
-        List<String> result = new ArrayList<>(ids.size());
-        for (JsonNode id : ids) {
-            if (!id.isTextual()) {
-                throw Problem.badRequest("invalid-batch", "every id must be a string");
-            }
-            result.add(Names.id(id.textValue()));
-        }
-        return result;
+        ids.forEach(Names::id);
+        return ids;
     }
 
     private int pageSize(String limit) {

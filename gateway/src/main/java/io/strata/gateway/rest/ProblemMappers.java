@@ -35,8 +35,14 @@ public class ProblemMappers {
             case StorageException.PreconditionFailed p -> new Problem(412, "precondition-failed", "Precondition failed",
                     "the document's current version does not satisfy If-Match or If-None-Match");
             case StorageException.NotFound n -> new Problem(404, "not-found", "Not found", "no such document");
-            case StorageException.Rejected r -> new Problem(422, "unprocessable", "Unprocessable change", r.getMessage());
+            case StorageException.Conflict c -> new Problem(409, "conflict", "Conflict",
+                    "the document kept changing while the patch was applied; try again");
         });
+    }
+
+    @ServerExceptionMapper
+    public Response patchTooLarge(io.strata.gateway.json.JsonBodies.TooLarge e) {
+        return toResponse(new Problem(413, "too-large", "Content too large", e.getMessage()));
     }
 
     @ServerExceptionMapper

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -39,8 +38,17 @@ import io.vertx.mutiny.sqlclient.Tuple;
 public class PgDocumentStore implements DocumentStore {
 
     private static final String READ = "SELECT version, body FROM documents WHERE collection = $1 AND id = $2";
-    private static final String READ_MANY = "SELECT id, version, body FROM documents WHERE collection = $1 AND id = ANY($2)";
-    private static final String LOCK = "SELECT version, body FROM documents WHERE collection = $1 AND id = $2 FOR UPDATE";
+    /**
+     * The requested documents in the order asked, each body only while the running total of body
+     * sizes (in that order) stays within the budget $3, which the first body always does. Sizes come
+     * from {@code octet_length}, which reads a stored value's header, not the value.
+     */
+    private static final String READ_MANY = "SELECT id, version, CASE WHEN running - size < $3 THEN body END AS body, "
+            + "body IS NOT NULL AS live FROM (SELECT d.id, d.version, d.body, r.n, coalesce(octet_length(d.body), 0) AS size, "
+            + "sum(coalesce(octet_length(d.body), 0)) OVER (ORDER BY r.n) AS running "
+            + "FROM unnest($2::text[]) WITH ORDINALITY AS r(id, n) JOIN documents d ON d.collection = $1 AND d.id = r.id) asked";
+    /** Locks the row; the body is not read (a write replaces it), only whether there is one. */
+    private static final String LOCK = "SELECT version, body IS NULL AS deleted FROM documents WHERE collection = $1 AND id = $2 FOR UPDATE";
     /** Every write also records its change (see {@link PgChangeLog}) in the same statement. */
     private static final String RECORD_CHANGE = " INSERT INTO document_changes (collection, id, version) "
             + "SELECT collection, id, version FROM written ON CONFLICT (collection, id) "
@@ -54,8 +62,16 @@ public class PgDocumentStore implements DocumentStore {
     private static final String TOMBSTONE = "WITH written AS (UPDATE documents SET version = nextval('strata_version_seq'), "
             + "body = NULL, updated_at = now() WHERE collection = $1 AND id = $2 RETURNING collection, id, version)"
             + RECORD_CHANGE;
-    private static final String LIST = "SELECT id, version, body FROM documents WHERE collection = $1 "
-            + "AND body IS NOT NULL AND id > $2 ORDER BY id LIMIT $3";
+    /**
+     * A page: at most $3 live documents after $2 in byte order, bodies only while the running total of
+     * their sizes stays within $4 (which the first always does). Rows past the budget come without their body:
+     * they only tell that the page ends early. The window runs over the index scan and stops with the
+     * limit, so a page reads at most $3 rows however large the collection.
+     */
+    private static final String LIST = "SELECT id, version, CASE WHEN running - size < $4 THEN body END AS body "
+            + "FROM (SELECT id, version, body, octet_length(body) AS size, sum(octet_length(body)) OVER (ORDER BY id) AS running "
+            + "FROM documents WHERE collection = $1 AND body IS NOT NULL AND id > $2 "
+            + "ORDER BY id LIMIT $3) page ORDER BY id";
 
     /** A lost creation race is retried this many times before giving up (it cannot repeat in practice). */
     private static final int MAX_CREATE_ATTEMPTS = 3;
@@ -84,91 +100,78 @@ public class PgDocumentStore implements DocumentStore {
     }
 
     @Override
-    public Uni<Map<String, Lookup>> readMany(String collection, List<String> ids) {
+    public Uni<Many> readMany(String collection, List<String> ids, long maxBytes) {
         if (ids.isEmpty()) {
-            return Uni.createFrom().item(Map.of());
+            return Uni.createFrom().item(new Many(Map.of(), List.of()));
         }
-        Tuple args = Tuple.tuple().addString(collection).addArrayOfString(ids.toArray(String[]::new));
+        Tuple args = Tuple.tuple().addString(collection).addArrayOfString(ids.toArray(String[]::new)).addLong(maxBytes);
         return timed("read_many", guards.read(() -> pool.preparedQuery(READ_MANY).execute(args))).map(rows -> {
             Map<String, Lookup> found = new HashMap<>();
+            List<String> deferred = new ArrayList<>();
+            java.util.Set<String> deferredIds = new java.util.HashSet<>();
             for (Row row : rows) {
                 String id = row.getString("id");
-                found.put(id, toLookup(collection, id, row));
+                if (row.getBoolean("live") && row.getBuffer("body") == null) {
+                    deferred.add(id);
+                    deferredIds.add(id);
+                } else {
+                    found.put(id, toLookup(collection, id, row));
+                }
             }
             for (String id : ids) {
-                found.putIfAbsent(id, Lookup.absent(collection, id, 0));
+                if (!deferredIds.contains(id)) {
+                    found.putIfAbsent(id, Lookup.absent(collection, id, 0));
+                }
             }
-            return found;
+            return new Many(found, deferred);
         });
     }
 
     @Override
     public Uni<WriteResult> put(String collection, String id, byte[] body, Precondition precondition) {
-        return write(collection, id, precondition, current -> body);
-    }
-
-    @Override
-    public Uni<WriteResult> update(String collection, String id, Precondition precondition,
-            UnaryOperator<byte[]> change) {
-        return write(collection, id, precondition, current -> {
-            if (current == null) {
-                throw new StorageException.NotFound();
-            }
-            byte[] next = change.apply(current);
-            if (next == null) {
-                throw new StorageException.Rejected("an update cannot delete");
-            }
-            return next;
-        });
+        return write(collection, id, precondition, body);
     }
 
     @Override
     public Uni<WriteResult> delete(String collection, String id, Precondition precondition) {
-        return write(collection, id, precondition, current -> {
-            if (current == null) {
-                throw new StorageException.NotFound();
-            }
-            return null;
-        });
+        return write(collection, id, precondition, null);
     }
 
     @Override
-    public Uni<Page> list(String collection, String afterId, int limit) {
-        Tuple args = Tuple.of(collection, afterId == null ? "" : afterId, limit + 1);
+    public Uni<Page> list(String collection, String afterId, int limit, long maxBytes) {
+        Tuple args = Tuple.of(collection, afterId == null ? "" : afterId, limit + 1, maxBytes);
         return timed("list", guards.read(() -> pool.preparedQuery(LIST).execute(args))).map(rows -> {
             List<Document> documents = new ArrayList<>(Math.min(rows.size(), limit));
+            boolean more = false;
             for (Row row : rows) {
-                if (documents.size() == limit) {
+                Buffer body = row.getBuffer("body");
+                if (documents.size() == limit || body == null) {
+                    more = true;
                     break;
                 }
-                documents.add(new Document(collection, row.getString("id"), row.getLong("version"),
-                        row.getBuffer("body").getBytes()));
+                documents.add(new Document(collection, row.getString("id"), row.getLong("version"), body.getBytes()));
             }
-            String lastId = rows.size() > limit ? documents.get(documents.size() - 1).id() : null;
+            String lastId = more ? documents.get(documents.size() - 1).id() : null;
             return new Page(documents, lastId);
         });
     }
 
-    /** The new body from the current one ({@code null}: absent); returning {@code null} deletes. */
-    @FunctionalInterface
-    private interface Change {
-        byte[] apply(byte[] current);
-    }
-
-    private Uni<WriteResult> write(String collection, String id, Precondition precondition, Change change) {
-        return timed("write", guards.write(() -> pool.withTransaction(conn -> writeLocked(conn, collection, id, precondition, change, 1))));
+    /** Writes {@code next} ({@code null}: deletes) under the row lock, if the precondition holds. */
+    private Uni<WriteResult> write(String collection, String id, Precondition precondition, byte[] next) {
+        return timed("write", guards.write(() -> pool.withTransaction(conn -> writeLocked(conn, collection, id, precondition, next, 1))));
     }
 
     private Uni<WriteResult> writeLocked(SqlConnection conn, String collection, String id, Precondition precondition,
-            Change change, int attempt) {
+            byte[] next, int attempt) {
         return conn.preparedQuery(LOCK).execute(Tuple.of(collection, id)).flatMap(rows -> {
             Row row = rows.size() == 0 ? null : rows.iterator().next();
-            Buffer currentBody = row == null ? null : row.getBuffer("body");
-            Long liveVersion = currentBody == null ? null : row.getLong("version");
+            Long liveVersion = row == null || row.getBoolean("deleted") ? null : row.getLong("version");
             if (!precondition.allows(liveVersion)) {
                 throw new StorageException.PreconditionFailed();
             }
-            byte[] next = change.apply(currentBody == null ? null : currentBody.getBytes());
+            if (next == null && liveVersion == null) {
+                throw new StorageException.NotFound();
+            }
             boolean created = liveVersion == null;
             if (row != null) {
                 Uni<RowSet<Row>> stored = next == null
@@ -185,7 +188,7 @@ public class PgDocumentStore implements DocumentStore {
                             return Uni.createFrom().failure(new IllegalStateException(
                                     "could not lock or create " + collection + "/" + id));
                         }
-                        return writeLocked(conn, collection, id, precondition, change, attempt + 1);
+                        return writeLocked(conn, collection, id, precondition, next, attempt + 1);
                     });
         });
     }

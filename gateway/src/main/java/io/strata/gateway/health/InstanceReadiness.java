@@ -1,4 +1,4 @@
-package io.strata.gateway.rest;
+package io.strata.gateway.health;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
