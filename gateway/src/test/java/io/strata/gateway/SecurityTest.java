@@ -208,6 +208,88 @@ class SecurityTest {
         assertTrue(calls >= 10 && calls <= 25, "Redis calls for 100 requests: " + calls);
     }
 
+    @Test
+    void scopesThatWouldNotMeanWhatTheyLookLikeAreRefused() {
+        String admin = TestKeys.create(keys, "admin");
+        for (String scope : List.of("read:tenant-a*", "write:t*", "read:tenant-a-**")) {
+            as(admin).contentType("application/json").body("{\"name\":\"x\",\"scopes\":[\"" + scope + "\"]}").post("/admin/keys")
+                    .then().statusCode(400).contentType(PROBLEM);
+        }
+    }
+
+    @Test
+    void everyAdminActionAndWriteIsAuditedWithTheKeyIdNeverTheSecret() {
+        java.util.List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                events.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger audit = java.util.logging.Logger.getLogger("strata.audit");
+        audit.addHandler(capture);
+        try {
+            String c = "audited-" + suffix();
+            var writer = keys.create("writer", List.of("write:" + c), 0).await().atMost(Duration.ofSeconds(10));
+            as(writer.secret()).contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", c, "d1").then().statusCode(201);
+            as(writer.secret()).get("/v1/{c}/docs/{id}", c, "d1").then().statusCode(200);
+            as(writer.secret()).delete("/v1/{c}/docs/{id}", c, "d1").then().statusCode(204);
+            as(writer.secret()).get("/admin/keys").then().statusCode(403);
+            String joined = String.join("\n", events);
+            assertTrue(joined.contains("\"event\":\"write\",\"method\":\"PUT\",\"route\":\"/v1/{collection}/docs/{id}\",\"collection\":\""
+                    + c + "\",\"id\":\"d1\",\"keyId\":\"" + writer.key().id() + "\",\"status\":201"), joined);
+            assertTrue(joined.contains("\"method\":\"DELETE\""), joined);
+            assertTrue(joined.contains("\"event\":\"admin\",\"method\":\"GET\",\"route\":\"/admin/keys\""), "refused admin action: " + joined);
+            assertTrue(joined.contains("\"status\":403"), joined);
+            assertTrue(joined.contains("\"traceId\":\""), "events carry the trace id: " + joined);
+            assertFalse(joined.contains("\"method\":\"GET\",\"route\":\"/v1/"), "reads are not audited");
+            assertFalse(joined.contains(writer.secret()), "never the secret");
+        } finally {
+            audit.removeHandler(capture);
+        }
+    }
+
+    @Test
+    void refusalsAreCountedByReason() {
+        double missing = refusals("missing_key");
+        double invalid = refusals("invalid_key");
+        double forbidden = refusals("forbidden");
+        double path = refusals("non_canonical_path");
+        given().get("/v1/c/docs/x").then().statusCode(401);
+        given().header("Authorization", "Bearer sk_" + "y".repeat(40)).get("/v1/c/docs/x").then().statusCode(401);
+        as(TestKeys.create(keys, "read:other")).get("/v1/c/docs/x").then().statusCode(403);
+        given().urlEncodingEnabled(false).get("/v1/c/docs/%2E%2E").then().statusCode(400).contentType(PROBLEM);
+        assertEquals(1, refusals("missing_key") - missing);
+        assertEquals(1, refusals("invalid_key") - invalid);
+        assertEquals(1, refusals("forbidden") - forbidden);
+        assertEquals(1, refusals("non_canonical_path") - path);
+    }
+
+    @Test
+    void anEscapedColonInARouteNameMatchesNoRoute() {
+        String c = "colon-" + suffix();
+        // the router matches route names as written: "docs%3AbatchGet" is not the batchGet route, for any caller
+        for (String key : List.of(TestKeys.create(keys, "read:" + c), TestKeys.create(keys, "admin"))) {
+            as(key).urlEncodingEnabled(false).contentType("application/json").body("{\"ids\":[\"a\"]}")
+                    .post("/v1/" + c + "/docs%3AbatchGet").then().statusCode(404).contentType(PROBLEM);
+        }
+        given().urlEncodingEnabled(false).contentType("application/json").body("{\"ids\":[\"a\"]}")
+                .post("/v1/" + c + "/docs%3AbatchGet").then().statusCode(404).contentType(PROBLEM);
+    }
+
+    private static double refusals(String reason) {
+        return io.micrometer.core.instrument.Metrics.globalRegistry.find("strata.auth.refusals").tag("reason", reason)
+                .counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+    }
+
     private double rateLimitCalls() {
         return io.micrometer.core.instrument.Metrics.globalRegistry.find("strata.redis.commands").tag("operation", "rate_limit")
                 .timers().stream().mapToDouble(t -> t.count()).sum();
