@@ -312,6 +312,66 @@ class DocumentApiTest extends AuthenticatedTest {
     }
 
     @Test
+    void aListPageEndsAtItsByteBudgetAndNextContinues() {
+        String c = newCollection();
+        String big = "\"" + "x".repeat(300_000) + "\"";
+        for (int i = 0; i < 5; i++) {
+            put(c, "big-" + i, big).then().statusCode(201);
+        }
+        // 1 MiB of bodies per page: three documents of 300 kB, though ten were asked for
+        Response first = given().queryParam("limit", 10).get("/v1/{c}/docs", c);
+        first.then().statusCode(200).body("items", hasSize(3)).body("next", notNullValue());
+        given().queryParam("limit", 10).queryParam("after", first.path("next").toString()).get("/v1/{c}/docs", c)
+                .then().statusCode(200).body("items.id", contains("big-3", "big-4")).body("next", nullValue());
+    }
+
+    @Test
+    void batchGetAnswersWithinItsByteBudgetFromStorageAndFromTheCache() {
+        String c = newCollection();
+        String big = "\"" + "y".repeat(300_000) + "\"";
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            ids.add("b" + (char) ('a' + i));
+            put(c, ids.get(i), big).then().statusCode(201);
+        }
+        for (int round = 0; round < 2; round++) { // from storage (the first read), then from the cache
+            Response batch = batchGet(c, java.util.Map.of("ids", ids));
+            batch.then().statusCode(200);
+            List<String> found = batch.path("found.id");
+            List<String> unprocessed = batch.path("unprocessed");
+            assertEquals(ids.size(), found.size() + unprocessed.size(), "round " + round);
+            assertTrue(found.size() * 300_002L <= 4L << 20, "within 4 MiB: " + found.size() + " documents");
+            assertTrue(found.size() >= 10, "the budget is used: " + found.size());
+            assertEquals(ids.subList(0, found.size()), found, "in the order asked");
+            List<String> rest = batchGet(c, java.util.Map.of("ids", unprocessed)).path("found.id");
+            assertEquals(unprocessed, rest, "asking again for the unprocessed ids gets them");
+        }
+    }
+
+    @Test
+    void aPatchWhoseResultExceedsTheBodyLimitIsRefusedAndChangesNothing() {
+        String c = newCollection();
+        Response created = put(c, "grows", "{\"a\":\"" + "z".repeat(600_000) + "\"}");
+        created.then().statusCode(201);
+        given().contentType("application/merge-patch+json").body("{\"b\":\"" + "w".repeat(600_000) + "\"}")
+                .patch("/v1/{c}/docs/{id}", c, "grows").then().statusCode(413).contentType(PROBLEM);
+        given().get("/v1/{c}/docs/{id}", c, "grows").then().statusCode(200).header("ETag", created.header("ETag"));
+    }
+
+    @Test
+    void mergePatchKeepsOrderRemovesNullsAndReplacesNonObjects() {
+        String c = newCollection();
+        put(c, "m", "{\"a\":1,\"b\":{\"x\":1,\"y\":[1,2]},\"c\":\"keep\",\"d\":true}").then().statusCode(201);
+        given().contentType("application/merge-patch+json")
+                .body("{\"a\":null,\"b\":{\"y\":null,\"z\":{\"n\":null,\"m\":2}},\"d\":[3],\"e\":{\"f\":null,\"g\":1}}")
+                .patch("/v1/{c}/docs/{id}", c, "m").then().statusCode(200);
+        assertEquals("{\"b\":{\"x\":1,\"z\":{\"m\":2}},\"c\":\"keep\",\"d\":[3],\"e\":{\"g\":1}}",
+                given().get("/v1/{c}/docs/{id}", c, "m").asString());
+        given().contentType("application/merge-patch+json").body("[\"whole\"]").patch("/v1/{c}/docs/{id}", c, "m").then().statusCode(200);
+        assertEquals("[\"whole\"]", given().get("/v1/{c}/docs/{id}", c, "m").asString());
+    }
+
+    @Test
     void unknownRoutesAndMethodsAreProblems() {
         given().get("/v1").then().statusCode(404).contentType(PROBLEM);
         given().post("/v1/abc/docs/x").then().statusCode(405).contentType(PROBLEM);
