@@ -36,43 +36,49 @@ public interface CacheConfig {
     @WithDefault("30s")
     Duration staleWhileRevalidate();
 
-    /** Lifetime of a fill token, which is also the lease a filling reader holds. */
-    @WithDefault("10s")
+    /** Lifetime of a fill token, which is also the lease a filling reader holds (a fill slower than this is discarded). */
+    @WithDefault("3s")
     Duration fillTokenTtl();
 
     /**
-     * How long a document's version floor outlives its last write-through or invalidation: a
-     * write-through that reaches Redis later than this after a newer one (and an invalidation between
-     * them) is the one case the floor does not cover.
+     * How long a reader waits for another reader's fill (the lease holder's) before it reads storage
+     * itself. As long as the lease by default: a holder that died costs its waiters at most that.
      */
-    @WithDefault("60s")
-    Duration writeFloorTtl();
-
-    /** How long a reader waits for another reader's fill (the lease holder's) before it reads storage itself. */
-    @WithDefault("250ms")
+    @WithDefault("3s")
     Duration leaseWait();
 
     /** How often pending invalidations are retried and the change log is swept. */
-    @WithDefault("1s")
+    @WithDefault("250ms")
     Duration invalidationRetryInterval();
 
-    /** A change not confirmed after this long is taken for a failed or lost write-through and invalidated. */
-    @WithDefault("5s")
+    /**
+     * A change not confirmed after this long is taken for a lost write-through (its writer stopped, or
+     * its answer was lost) and invalidated by whichever instance finds it.
+     */
+    @WithDefault("1s")
     Duration unconfirmedChangeAge();
+
+    /**
+     * How long a write whose write-through failed waits for its document's cached copy to be removed
+     * (by this or another instance) before it is answered with an error saying that it is committed
+     * but not yet visible everywhere. A write is never acknowledged before that.
+     */
+    @WithDefault("2s")
+    Duration writeVisibilityTimeout();
 
     /** How often the Redis Cluster slot map used to group commands per node is refreshed. */
     @WithDefault("5s")
     Duration topologyRefreshInterval();
 
     /**
-     * Replicas that must acknowledge a write-through ({@code WAIT}) before the write counts as cached;
-     * 0 disables the wait. With 1, an invalidation survives the failover of its master.
+     * Replicas that must acknowledge a write-through or an invalidation ({@code WAIT}) before it counts
+     * as done, so that it survives the failover of its master. Unset (the default): follow the
+     * topology, waiting for one replica whenever the document's master has one; 0: never wait.
      */
-    @WithDefault("0")
-    int replicaAcks();
+    java.util.Optional<Integer> replicaAcks();
 
     /** How long a write-through waits for those replica acknowledgements. */
-    @WithDefault("50ms")
+    @WithDefault("250ms")
     Duration replicaAckTimeout();
 
     Redis redis();
@@ -113,13 +119,21 @@ public interface CacheConfig {
 
     /** Guards around Redis calls (per Redis master). */
     interface Redis {
-        /** Longest a single Redis command may take before the request goes to storage instead. */
-        @WithDefault("50ms")
+        /**
+         * Longest a single Redis command may take before the request goes to storage instead. Only
+         * timeouts a probe confirms count for the breaker (see MasterGuard), so this bounds a request's
+         * wait for a sick Redis without turning a pause of this process into an outage.
+         */
+        @WithDefault("250ms")
         Duration timeout();
 
-        /** Longest a pipeline of a batch read may take. */
-        @WithDefault("250ms")
+        /** Longest a pipeline (a batch read, a write-through that waits for a replica) may take. */
+        @WithDefault("500ms")
         Duration batchTimeout();
+
+        /** Connections to each master, on which commands are pipelined. */
+        @WithDefault("2")
+        int connectionsPerNode();
 
         /** Commands in flight per Redis master. */
         @WithDefault("1024")

@@ -34,11 +34,11 @@ public class CacheHooks {
         beforeWriteThrough = NONE;
     }
 
-    Uni<Void> runBeforeWriteThrough(String collection, String id) {
+    public Uni<Void> runBeforeWriteThrough(String collection, String id) {
         return beforeWriteThrough.apply(collection, id);
     }
 
-    Uni<Void> runBeforeStore(String collection, String id) {
+    public Uni<Void> runBeforeStore(String collection, String id) {
         return beforeStore.apply(collection, id);
     }
 }

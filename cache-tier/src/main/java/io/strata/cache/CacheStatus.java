@@ -43,21 +43,21 @@ public record CacheStatus(boolean hit, Forward forward, boolean stored, boolean 
     /** Answered from the near cache alone. */
     public static final CacheStatus NEAR_HIT = new CacheStatus(false, null, false, false, null, null, Near.HIT);
 
-    static CacheStatus forwarded(Forward forward, boolean stored) {
+    public static CacheStatus forwarded(Forward forward, boolean stored) {
         return new CacheStatus(false, forward, stored, false, null, null, null);
     }
 
     /** Answered from the cache after waiting for another reader's load. */
-    static CacheStatus collapsed(Forward forward) {
+    public static CacheStatus collapsed(Forward forward) {
         return new CacheStatus(false, forward, false, true, null, null, null);
     }
 
-    static CacheStatus stale(Duration staleBy, String detail) {
+    public static CacheStatus stale(Duration staleBy, String detail) {
         return new CacheStatus(true, null, false, false, staleBy, detail, null);
     }
 
     /** This strict read's status, after a near-cache miss that did or did not hold its answer. */
-    CacheStatus nearMiss(boolean held) {
+    public CacheStatus nearMiss(boolean held) {
         return new CacheStatus(hit, forward, stored, collapsed, staleBy, detail, held ? Near.MISS_STORED : Near.MISS);
     }
 }

@@ -1,22 +1,22 @@
 package io.strata.cache;
 
-import java.util.List;
-
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.redis.client.Redis;
+import io.strata.cache.redis.CacheKeys;
+import io.strata.cache.redis.RedisNodes;
+import io.strata.cache.redis.Scripts;
 
 /**
  * Request quotas shared by every instance: a counter per subject and one-second window in Redis
  * Cluster. An instance does not ask Redis for every request: it takes a share of the window's quota
  * at a time ({@code INCRBY} by a twentieth of the limit, one script and one round trip) and spends it
  * locally, so the instances together never admit more than the limit in a window (a share left
- * unspent at the end of a window is lost, never lent). The script runs under its own timeout,
- * bulkhead and breaker; when Redis cannot answer the caller decides whether to let the request
- * through (fail open) or refuse it.
+ * unspent at the end of a window is lost, never lent). The script runs on the counter's master under
+ * that master's guard ({@link RedisNodes}); when Redis cannot answer, the caller decides between a
+ * limit kept by this instance alone ({@link #acquireLocally}) and a refusal.
  */
 @ApplicationScoped
 public class RateLimiter {
@@ -24,15 +24,6 @@ public class RateLimiter {
     /** The outcome for one request: allowed or not, with what an HTTP answer reports of the quota. */
     public record Decision(boolean allowed, int limit, int remaining, int resetSeconds) {
     }
-
-    /** KEYS: the window's counter. ARGV: the share to take, its lifetime in ms. Returns the count after taking it. */
-    private static final Scripts.Script TAKE = new Scripts.Script("""
-            local count = redis.call('INCRBY', KEYS[1], ARGV[1])
-            if count == tonumber(ARGV[1]) then
-              redis.call('PEXPIRE', KEYS[1], ARGV[2])
-            end
-            return count
-            """);
 
     /** What this instance holds of a subject's quota in one window, and the share it is taking now. */
     private static final class Share {
@@ -47,16 +38,14 @@ public class RateLimiter {
         }
     }
 
-    private final Redis redis;
-    private final RedisGuards guards;
+    private final RedisNodes redis;
     private final String prefix;
     private final Counter refused;
     private final java.util.concurrent.ConcurrentHashMap<String, Share> shares = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.ConcurrentHashMap<String, LocalWindow> local = new java.util.concurrent.ConcurrentHashMap<>();
 
-    public RateLimiter(Redis redis, CacheConfig config, MeterRegistry registry) {
+    public RateLimiter(RedisNodes redis, CacheConfig config, MeterRegistry registry) {
         this.redis = redis;
-        this.guards = new RedisGuards(config.redis(), registry);
         this.prefix = config.keyPrefix() + ":" + CacheKeys.FORMAT + ":rl:{";
         this.refused = registry.counter("strata.rate_limit.refused");
     }
@@ -134,9 +123,8 @@ public class RateLimiter {
     private void take(String subject, Share share, long window, int limit, java.util.concurrent.CompletableFuture<Integer> taking) {
         int chunk = Math.max(1, limit / 20);
         String key = prefix + subject + "}:" + window;
-        guards.call("rate-limit", "rate_limit", () -> TAKE.run(request -> redis.send(request), List.of(key), (long) chunk, 2000L))
-                .subscribe().with(count -> {
-                    long after = count.toLong();
+        redis.run("rate_limit", Scripts.take(key, chunk, 2000L))
+                .subscribe().with(after -> {
                     // of the share just taken, only what is still under the limit is ours
                     int granted = (int) Math.max(0, Math.min(chunk, limit - (after - chunk)));
                     synchronized (share) {

@@ -11,7 +11,7 @@ import io.vertx.mutiny.redis.client.Response;
 
 /**
  * Reads and changes the cache's Redis keys directly, to assert what the cache holds. The key names
- * are part of the cache protocol: {@code strata:1:{collection/id}:e} (entry) and {@code …:f} (fill token).
+ * are part of the cache protocol: {@code strata:2:{collection/id}:e} (entry) and {@code …:f} (fill token).
  */
 @ApplicationScoped
 public class RedisProbe {
@@ -32,11 +32,11 @@ public class RedisProbe {
     }
 
     static String entryKey(String collection, String id) {
-        return "strata:1:{" + collection + "/" + id + "}:e";
+        return "strata:2:{" + collection + "/" + id + "}:e";
     }
 
     static String tokenKey(String collection, String id) {
-        return "strata:1:{" + collection + "/" + id + "}:f";
+        return "strata:2:{" + collection + "/" + id + "}:f";
     }
 
     /** The entry, or {@code null} when the document is not cached. */
@@ -74,7 +74,7 @@ public class RedisProbe {
 
     /** Publishes a near-cache invalidation of the document as another instance's write-through does. */
     public void announce(String collection, String id) {
-        send(Request.cmd(Command.PUBLISH).arg("strata:1:near-invalidations")
+        send(Request.cmd(Command.PUBLISH).arg("strata:2:{near-invalidations}")
                 .arg(entryKey(collection, id) + " " + System.currentTimeMillis() + " peer0000"));
     }
 

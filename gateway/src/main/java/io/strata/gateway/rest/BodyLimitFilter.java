@@ -66,6 +66,11 @@ public class BodyLimitFilter {
     }
 
     private static void refuse(io.vertx.ext.web.RoutingContext ctx, int status, String title, String type, String detail) {
+        // answered before routing: the metrics label it with a fixed name, never the path as sent
+        io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
+        if (context != null) {
+            context.putLocal("UrlPathTemplate", "/refused-before-routing");
+        }
         ctx.response().setStatusCode(status)
                 .putHeader("Content-Type", ProblemMappers.PROBLEM_JSON)
                 .putHeader("Connection", "close")

@@ -28,14 +28,18 @@ public class PgChangeLog implements ChangeLog {
     static final String CHANNEL = "strata_changes";
     private static final Logger LOG = Logger.getLogger(PgChangeLog.class);
 
+    /** Keyset pages in key order: a page starts after the last one's (collection, id), however many are stuck. */
     private static final String UNCONFIRMED = "SELECT collection, id, version FROM document_changes "
-            + "WHERE recorded_at < now() - make_interval(secs => $1) ORDER BY recorded_at LIMIT $2";
+            + "WHERE recorded_at < now() - make_interval(secs => $1) AND (collection, id) > ($3, $4) "
+            + "ORDER BY collection, id LIMIT $2";
+    private static final String PENDING = "SELECT 1 FROM document_changes WHERE collection = $1 AND id = $2 AND version >= $3";
     private static final String CONFIRM = "DELETE FROM document_changes WHERE collection = $1 AND id = $2 AND version = $3";
     private static final String ANNOUNCE = "SELECT pg_notify('" + CHANNEL + "', $1)";
 
     private final Pool pool;
     private final StorageGuards guards;
     private final List<Consumer<Change>> listeners = new CopyOnWriteArrayList<>();
+    private final List<Runnable> resubscribed = new CopyOnWriteArrayList<>();
     private final PgListener listener;
 
     public PgChangeLog(Pool pool, StorageGuards guards, PgListener listener) {
@@ -46,9 +50,7 @@ public class PgChangeLog implements ChangeLog {
 
     @PostConstruct
     void listen() {
-        // announcements missed while PostgreSQL is away are found by unconfirmed()
-        listener.listen(CHANNEL, this::announced, () -> {
-        });
+        listener.listen(CHANNEL, this::announced, () -> resubscribed.forEach(Runnable::run));
     }
 
     /** Payload: {@code <version> <collection>/<id>} (names hold neither spaces nor, in collections, slashes). */
@@ -68,15 +70,22 @@ public class PgChangeLog implements ChangeLog {
     }
 
     @Override
-    public Uni<List<Change>> unconfirmed(Duration olderThan, int limit) {
-        Tuple args = Tuple.of(olderThan.toMillis() / 1000.0, limit);
-        return guards.read(() -> pool.preparedQuery(UNCONFIRMED).execute(args)).map(rows -> {
-            List<Change> changes = new ArrayList<>(rows.size());
-            for (Row row : rows) {
+    public Uni<List<Change>> unconfirmed(Duration olderThan, Change after, int limit) {
+        double seconds = olderThan.toMillis() / 1000.0;
+        Tuple args = Tuple.of(seconds, limit, after == null ? "" : after.collection(), after == null ? "" : after.id());
+        return guards.read(() -> pool.preparedQuery(UNCONFIRMED).execute(args)).map(found -> {
+            List<Change> changes = new ArrayList<>(found.size());
+            for (Row row : found) {
                 changes.add(new Change(row.getString("collection"), row.getString("id"), row.getLong("version")));
             }
             return changes;
         });
+    }
+
+    @Override
+    public Uni<Boolean> pending(Change change) {
+        return guards.read(() -> pool.preparedQuery(PENDING).execute(Tuple.of(change.collection(), change.id(), change.version())))
+                .map(rows -> rows.size() > 0);
     }
 
     @Override
@@ -95,7 +104,8 @@ public class PgChangeLog implements ChangeLog {
     }
 
     @Override
-    public void onAnnouncement(Consumer<Change> listener) {
+    public void onAnnouncement(Consumer<Change> listener, Runnable resubscribed) {
         listeners.add(listener);
+        this.resubscribed.add(resubscribed);
     }
 }

@@ -103,7 +103,18 @@ public class StorageGuards implements StorageStatus {
     private static <T> Uni<T> run(Guard guard, Supplier<Uni<T>> call) {
         Uni<Object> guarded = guard.get((Supplier) call, UNI);
         return ((Uni<T>) guarded).onFailure(StorageGuards::isUnavailable)
-                .transform(failure -> new StorageUnavailableException("storage unavailable: " + failure, failure));
+                .transform(failure -> new StorageUnavailableException("storage unavailable: " + failure, failure, !neverAttempted(failure)));
+    }
+
+    /** Refused before reaching PostgreSQL: an open breaker, a full bulkhead, no connection to be had. */
+    static boolean neverAttempted(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException
+                    || t instanceof BulkheadException || t instanceof ConnectException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether a failure means "PostgreSQL cannot answer now" rather than a refusal or a bug. */

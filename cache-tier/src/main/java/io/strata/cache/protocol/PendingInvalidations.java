@@ -1,4 +1,4 @@
-package io.strata.cache;
+package io.strata.cache.protocol;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -13,36 +13,36 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Each mark carries a generation: a retry removes only the mark it started from, so a newer mark
  * of the same document that arrives meanwhile stays pending.
  */
-final class PendingInvalidations {
+public final class PendingInvalidations {
 
-    record Key(String collection, String id) {
+    public record Key(String collection, String id) {
     }
 
     /** @param version the write's version when known (0 for an announcement), to confirm its change */
-    record Mark(long generation, long version) {
+    public record Mark(long generation, long version) {
     }
 
     private final Map<Key, Mark> pending = new ConcurrentHashMap<>();
     private final AtomicLong generations = new AtomicLong();
 
-    void add(String collection, String id, long version) {
+    public void add(String collection, String id, long version) {
         pending.merge(new Key(collection, id), new Mark(generations.incrementAndGet(), version),
                 (old, next) -> new Mark(next.generation(), Math.max(old.version(), next.version())));
     }
 
-    boolean contains(String collection, String id) {
+    public boolean contains(String collection, String id) {
         return !pending.isEmpty() && pending.containsKey(new Key(collection, id));
     }
 
-    Map<Key, Mark> snapshot() {
+    public Map<Key, Mark> snapshot() {
         return Map.copyOf(pending);
     }
 
-    void resolved(Key key, Mark mark) {
+    public void resolved(Key key, Mark mark) {
         pending.remove(key, mark);
     }
 
-    int size() {
+    public int size() {
         return pending.size();
     }
 }

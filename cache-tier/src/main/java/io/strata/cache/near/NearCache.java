@@ -1,10 +1,11 @@
-package io.strata.cache;
+package io.strata.cache.near;
 
 import java.time.Duration;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 
+import io.strata.cache.CacheConfig;
 import io.strata.storage.Lookup;
 
 /**

@@ -1,4 +1,4 @@
-package io.strata.cache;
+package io.strata.cache.protocol;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -15,7 +15,7 @@ import io.strata.storage.Lookup;
  * which they share. A request never takes the answer of a read that began before it arrived, so a
  * write acknowledged before the request is always seen.
  */
-final class StorageReads {
+public final class StorageReads {
 
     private record Key(String collection, String id) {
     }
@@ -29,11 +29,11 @@ final class StorageReads {
     private final DocumentStore store;
     private final Map<Key, Wave> running = new HashMap<>();
 
-    StorageReads(DocumentStore store) {
+    public StorageReads(DocumentStore store) {
         this.store = store;
     }
 
-    Uni<Lookup> read(String collection, String id) {
+    public Uni<Lookup> read(String collection, String id) {
         Key key = new Key(collection, id);
         Wave wave;
         boolean start;

@@ -1,4 +1,4 @@
-package io.strata.cache;
+package io.strata.cache.redis;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -13,28 +13,29 @@ import io.vertx.mutiny.redis.client.Request;
 import io.vertx.mutiny.redis.client.Response;
 
 /**
- * Which Redis Cluster master serves which hash slot, so that a batch read sends one pipeline per
- * node. The cluster client itself follows MOVED and ASK for single commands; this map only groups
- * requests, and a stale map costs a retry (the client refuses a pipeline whose keys span nodes), not
- * a wrong answer.
+ * Which Redis Cluster master serves which hash slot, so that commands go straight to the master of
+ * their slot and a batch sends one pipeline per node. A stale map costs a redirect and a retry (a node
+ * answers MOVED or ASK for a slot it does not serve, and {@link RedisNodes} then reloads the map and
+ * sends through the cluster client, which follows redirects), never a wrong answer.
  */
-final class ClusterTopology {
+public final class ClusterTopology {
 
     private static final int SLOTS = 16384;
 
     private final Redis redis;
     private final long refreshNanos;
     private volatile String[] owners;
+    private volatile java.util.Map<String, Integer> replicas = java.util.Map.of();
     private volatile long loadedAt;
     private final java.util.concurrent.atomic.AtomicBoolean refreshing = new java.util.concurrent.atomic.AtomicBoolean();
 
-    ClusterTopology(Redis redis, java.time.Duration refreshInterval) {
+    public ClusterTopology(Redis redis, java.time.Duration refreshInterval) {
         this.redis = redis;
         this.refreshNanos = refreshInterval.toNanos();
     }
 
     /** Groups positions of {@code keys} by the node that serves them. */
-    Uni<List<List<Integer>>> groupByNode(List<String> keys) {
+    public Uni<List<List<Integer>>> groupByNode(List<String> keys) {
         return owners().map(map -> {
             Map<String, List<Integer>> groups = new LinkedHashMap<>();
             for (int i = 0; i < keys.size(); i++) {
@@ -49,7 +50,7 @@ final class ClusterTopology {
      * The master serving {@code key} by the slot map as last loaded, without waiting ({@code "cluster"}
      * before the first load). Reloads the map in the background when it is due.
      */
-    String ownerNow(String key) {
+    public String ownerNow(String key) {
         String[] current = owners;
         if ((current == null || System.nanoTime() - loadedAt >= refreshNanos) && refreshing.compareAndSet(false, true)) {
             owners().subscribe().with(ignored -> refreshing.set(false), failure -> refreshing.set(false));
@@ -59,20 +60,25 @@ final class ClusterTopology {
     }
 
     /** The masters in the slot map as last loaded. */
-    java.util.Set<String> masters() {
+    public java.util.Set<String> masters() {
         String[] current = owners;
         return current == null ? java.util.Set.of() : java.util.Arrays.stream(current)
                 .filter(java.util.Objects::nonNull).collect(java.util.stream.Collectors.toSet());
     }
 
     /** Loads the slot map now; answers the masters in it. */
-    Uni<java.util.Set<String>> load() {
+    public Uni<java.util.Set<String>> load() {
         return owners().map(map -> java.util.Arrays.stream(map).filter(java.util.Objects::nonNull)
                 .collect(java.util.stream.Collectors.toSet()));
     }
 
+    /** How many replicas {@code master} has by the slot map as last loaded (0 when unknown). */
+    public int replicasOf(String master) {
+        return replicas.getOrDefault(master, 0);
+    }
+
     /** Forgets the slot map, so the next batch reloads it. */
-    void invalidate() {
+    public void invalidate() {
         owners = null;
     }
 
@@ -83,15 +89,18 @@ final class ClusterTopology {
         }
         return redis.send(Request.cmd(Command.CLUSTER).arg("SLOTS")).map(response -> {
             String[] map = new String[SLOTS];
+            java.util.Map<String, Integer> replicaCounts = new java.util.HashMap<>();
             for (Response range : response) {
                 int from = range.get(0).toInteger();
                 int to = range.get(1).toInteger();
                 Response master = range.get(2);
                 String endpoint = master.get(0).toString() + ":" + master.get(1).toInteger();
+                replicaCounts.put(endpoint, range.size() - 3);
                 for (int slot = from; slot <= to; slot++) {
                     map[slot] = endpoint;
                 }
             }
+            replicas = java.util.Map.copyOf(replicaCounts);
             owners = map;
             loadedAt = System.nanoTime();
             return map;
@@ -99,7 +108,7 @@ final class ClusterTopology {
     }
 
     /** The Redis Cluster hash slot of a key: CRC16 (XMODEM) of its hash tag, or of the whole key. */
-    static int slot(String key) {
+    public static int slot(String key) {
         byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
         int start = 0;
         int end = bytes.length;

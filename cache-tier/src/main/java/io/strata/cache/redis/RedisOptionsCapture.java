@@ -1,4 +1,4 @@
-package io.strata.cache;
+package io.strata.cache.redis;
 
 import jakarta.inject.Singleton;
 
@@ -22,7 +22,7 @@ public class RedisOptionsCapture implements RedisOptionsCustomizer {
     }
 
     /** A copy of the default client's options, or {@code null} before the client is created. */
-    RedisOptions options() {
+    public RedisOptions options() {
         RedisOptions current = options;
         return current == null ? null : new RedisOptions(current);
     }

@@ -1,4 +1,4 @@
-package io.strata.cache;
+package io.strata.cache.redis;
 
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 

@@ -1,4 +1,4 @@
-package io.strata.cache;
+package io.strata.cache.redis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

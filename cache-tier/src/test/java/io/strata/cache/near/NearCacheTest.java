@@ -1,4 +1,6 @@
-package io.strata.cache;
+package io.strata.cache.near;
+
+import io.strata.cache.CacheConfig;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

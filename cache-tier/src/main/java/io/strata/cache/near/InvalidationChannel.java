@@ -1,4 +1,4 @@
-package io.strata.cache;
+package io.strata.cache.near;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -164,7 +164,7 @@ final class InvalidationChannel {
         List<String> configured = base.getEndpoints();
         List<String> endpoints = new ArrayList<>();
         for (String master : masters.get()) {
-            String endpoint = NodeClients.endpoint(base, master);
+            String endpoint = io.strata.cache.redis.RedisNodes.endpoint(base, master);
             if (endpoint != null) {
                 endpoints.add(endpoint);
             }
