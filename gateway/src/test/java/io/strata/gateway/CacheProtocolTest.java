@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashSet;
@@ -44,10 +45,19 @@ class CacheProtocolTest extends AuthenticatedTest {
         return Long.parseLong(etag.replace("\"", ""));
     }
 
+    /** Writes, then reads once so that the document is cached (a write-through updates entries, it never creates one). */
+    private static long putCached(String c, String id, String body) {
+        long version = put(c, id, body);
+        given().get("/v1/{c}/docs/{id}", c, id).then().statusCode(200).header("ETag", "\"" + version + "\"");
+        return version;
+    }
+
     @Test
-    void writeStoresTheNewVersionThroughToRedis() {
+    void aWriteUpdatesTheCachedEntryAndNeverCreatesOne() {
         String c = newCollection();
         long v1 = put(c, "w", "{\"n\":1}");
+        assertNull(redis.entry(c, "w"), "a write-through creates no entry: only a fill under its token may");
+        given().get("/v1/{c}/docs/{id}", c, "w").then().statusCode(200).header("Cache-Status", "strata; fwd=miss; stored");
         Entry entry = redis.entry(c, "w");
         assertEquals(v1, entry.version());
         assertEquals("{\"n\":1}", entry.body());
@@ -57,8 +67,10 @@ class CacheProtocolTest extends AuthenticatedTest {
         assertTrue(staleWindow > 590_000 && staleWindow <= 610_000, "the key outlives freshness by 10 min: " + staleWindow);
         given().get("/v1/{c}/docs/{id}", c, "w").then().statusCode(200).header("Cache-Status", "strata; hit");
         long v2 = put(c, "w", "{\"n\":2}");
-        assertEquals(v2, redis.entry(c, "w").version());
+        assertEquals(v2, redis.entry(c, "w").version(), "the cached entry follows the write");
         assertEquals("{\"n\":2}", redis.entry(c, "w").body());
+        given().get("/v1/{c}/docs/{id}", c, "w").then().statusCode(200).header("Cache-Status", "strata; hit")
+                .header("ETag", "\"" + v2 + "\"");
     }
 
     @Test
@@ -100,7 +112,7 @@ class CacheProtocolTest extends AuthenticatedTest {
     @Test
     void deleteLeavesTombstoneWithTheDeletionVersion() {
         String c = newCollection();
-        long created = put(c, "t", "{}");
+        long created = putCached(c, "t", "{}");
         given().delete("/v1/{c}/docs/{id}", c, "t").then().statusCode(204);
         Entry tombstone = redis.entry(c, "t");
         assertTrue(tombstone.negative());
@@ -182,7 +194,7 @@ class CacheProtocolTest extends AuthenticatedTest {
     @Test
     void entryPastFreshnessIsServedAtOnceAndRefreshedInTheBackground() throws Exception {
         String c = newCollection();
-        long v = put(c, "swr", "{\"s\":1}");
+        long v = putCached(c, "swr", "{\"s\":1}");
         redis.makeStale(c, "swr", java.time.Duration.ofSeconds(5)); // within the 30 s window
         given().get("/v1/{c}/docs/{id}", c, "swr").then().statusCode(200).header("ETag", "\"" + v + "\"")
                 .header("Cache-Status", org.hamcrest.Matchers.matchesPattern("strata; hit; ttl=-[0-9]+; detail=stale-while-revalidate"));
@@ -197,7 +209,7 @@ class CacheProtocolTest extends AuthenticatedTest {
     @Test
     void entryPastTheRevalidationWindowIsRevalidatedWithStorage() {
         String c = newCollection();
-        long v = put(c, "old", "{}");
+        long v = putCached(c, "old", "{}");
         redis.makeStale(c, "old", java.time.Duration.ofMinutes(5)); // past the 30 s window
         given().get("/v1/{c}/docs/{id}", c, "old").then().statusCode(200).header("ETag", "\"" + v + "\"")
                 .header("Cache-Status", "strata; fwd=stale; stored");

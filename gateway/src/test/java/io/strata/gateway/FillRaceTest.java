@@ -88,8 +88,11 @@ class FillRaceTest extends AuthenticatedTest {
         Response racing = fill.resume();
         // the racing read began before the write and may return v1, but must not store it
         racing.then().statusCode(200).header("ETag", "\"" + v1 + "\"").header("Cache-Status", "strata; fwd=miss");
+        // the write found nothing cached to update, and the stale fill was discarded: the next read fills v2
+        assertNull(redis.entry(c, "doc"), "the stale fill did not land");
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().header("ETag", "\"" + v2 + "\"").body("v", equalTo(2))
+                .header("Cache-Status", "strata; fwd=miss; stored");
         assertEquals(v2, redis.entry(c, "doc").version());
-        given().get("/v1/{c}/docs/{id}", c, "doc").then().header("ETag", "\"" + v2 + "\"").body("v", equalTo(2));
     }
 
     @Test
@@ -100,10 +103,11 @@ class FillRaceTest extends AuthenticatedTest {
         PausedFill fill = new PausedFill(c, "doc");
         given().delete("/v1/{c}/docs/{id}", c, "doc").then().statusCode(204);
         fill.resume().then().statusCode(200).header("ETag", "\"" + v1 + "\"").header("Cache-Status", "strata; fwd=miss");
+        assertNull(redis.entry(c, "doc"), "the stale fill did not land");
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(404);
         Entry tombstone = redis.entry(c, "doc");
         assertTrue(tombstone.negative());
-        assertTrue(tombstone.version() > v1);
-        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(404);
+        assertTrue(tombstone.version() > v1, "the negative entry carries the deletion's version");
     }
 
     @Test
@@ -112,9 +116,10 @@ class FillRaceTest extends AuthenticatedTest {
         PausedFill fill = new PausedFill(c, "new");
         long v = put(c, "new", "{\"created\":true}");
         fill.resume().then().statusCode(404).header("Cache-Status", "strata; fwd=miss");
+        assertNull(redis.entry(c, "new"), "the negative fill did not land");
+        given().get("/v1/{c}/docs/{id}", c, "new").then().statusCode(200).header("ETag", "\"" + v + "\"");
         assertEquals(v, redis.entry(c, "new").version());
         assertFalse(redis.entry(c, "new").negative());
-        given().get("/v1/{c}/docs/{id}", c, "new").then().statusCode(200).header("ETag", "\"" + v + "\"");
     }
 
     @Test

@@ -117,7 +117,7 @@ class HostileInputFuzzTest {
         java.util.regex.Matcher label = java.util.regex.Pattern.compile("uri=\"([^\"]*)\"").matcher(metrics);
         while (label.find()) {
             assertTrue(label.group(1).matches("/v1/\\{collection}/docs(/\\{id}|:batchGet)?|/v1/\\{collection}/bench:ceiling"
-                    + "|/v1/other|/admin/keys(/\\{id})?|/admin/other|NOT_FOUND|REDIRECTION|/q/.*"), "uri label " + label.group(1));
+                    + "|/v1/other|/admin/keys(/\\{id})?|/admin/other|/refused-before-routing|NOT_FOUND|REDIRECTION|/q/.*"), "uri label " + label.group(1));
         }
         // the process is up and every document written before the run is as it was
         Management.given().get("/q/health/live").then().statusCode(200);

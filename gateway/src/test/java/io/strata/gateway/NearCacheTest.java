@@ -40,6 +40,9 @@ class NearCacheTest extends AuthenticatedTest {
     @Inject
     MeterRegistry registry;
 
+    @Inject
+    io.strata.storage.ChangeLog changes;
+
     private static String newCollection() {
         return "near-" + UUID.randomUUID().toString().substring(0, 8);
     }
@@ -76,6 +79,8 @@ class NearCacheTest extends AuthenticatedTest {
         long version = store.put(c, id, body.getBytes(StandardCharsets.UTF_8), Precondition.NONE)
                 .await().atMost(Duration.ofSeconds(10)).version();
         redis.store(c, id, version, body);
+        // as the peer's write-through would: its change is done with
+        changes.confirm(java.util.List.of(new io.strata.storage.ChangeLog.Change(c, id, version))).await().atMost(Duration.ofSeconds(10));
         return version;
     }
 
@@ -88,6 +93,7 @@ class NearCacheTest extends AuthenticatedTest {
     void strictReadsNeverUseTheNearCache() {
         String c = newCollection();
         long v = put(c, "s", "{\"s\":1}");
+        get(c, "s", null).then().statusCode(200).header("Cache-Status", "strata; fwd=miss; stored");
         for (int i = 0; i < 3; i++) {
             get(c, "s", null).then().statusCode(200).header("Cache-Status", "strata; hit").header("ETag", "\"" + v + "\"");
             get(c, "s", "max-stale=0").then().statusCode(200).header("Cache-Status", "strata; hit");

@@ -67,25 +67,26 @@ class ObservabilityTest extends AuthenticatedTest {
         String c = newCollection();
         Map<String, Double> before = scrape();
         given().contentType("application/json").body("{\"m\":1}").put("/v1/{c}/docs/{id}", c, "doc").then().statusCode(201);
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);           // miss, fill stored (writes create no entry)
         given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);           // hit
         redis.evict(c, "doc");
         given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);           // miss, fill stored
         given().get("/v1/{c}/docs/{id}", c, "absent").then().statusCode(404);        // miss, negative fill stored
         given().get("/v1/{c}/docs/{id}", c, "absent").then().statusCode(404);        // negative hit
-        given().delete("/v1/{c}/docs/{id}", c, "doc").then().statusCode(204);        // tombstone written through
+        given().delete("/v1/{c}/docs/{id}", c, "doc").then().statusCode(204);        // tombstone written through (the entry was cached)
         Map<String, Double> after = scrape();
 
         assertEquals(1, delta(before, after, "strata_cache_reads_total{result=\"hit\"}"));
-        assertEquals(2, delta(before, after, "strata_cache_reads_total{result=\"miss\"}"));
+        assertEquals(3, delta(before, after, "strata_cache_reads_total{result=\"miss\"}"));
         assertEquals(1, delta(before, after, "strata_cache_reads_total{result=\"negative_hit\"}"));
         assertEquals(0, delta(before, after, "strata_cache_reads_total{result=\"bypass\"}"));
-        assertEquals(2, delta(before, after, "strata_cache_fills_total{result=\"stored\"}"));
+        assertEquals(3, delta(before, after, "strata_cache_fills_total{result=\"stored\"}"));
         assertEquals(2, delta(before, after, "strata_cache_write_throughs_total{result=\"ok\"}"));
         assertEquals(1, delta(before, after, "strata_cache_tombstones_total"));
-        assertEquals(2, delta(before, after, "strata_storage_queries_seconds_count{operation=\"read\",outcome=\"ok\"}"));
+        assertEquals(3, delta(before, after, "strata_storage_queries_seconds_count{operation=\"read\",outcome=\"ok\"}"));
         assertEquals(2, delta(before, after, "strata_storage_queries_seconds_count{operation=\"write\",outcome=\"ok\"}"));
         String getOk = "http_server_requests_seconds_count{method=\"GET\",outcome=\"SUCCESS\",status=\"200\",uri=\"" + DOC + "\"}";
-        assertEquals(2, delta(before, after, getOk), () -> after.keySet().stream()
+        assertEquals(3, delta(before, after, getOk), () -> after.keySet().stream()
                 .filter(k -> k.startsWith("http_server_requests_seconds_count")).toList().toString());
         assertEquals(2, delta(before, after,
                 "http_server_requests_seconds_count{method=\"GET\",outcome=\"CLIENT_ERROR\",status=\"404\",uri=\"" + DOC + "\"}"));
@@ -150,6 +151,7 @@ class ObservabilityTest extends AuthenticatedTest {
         warmUp();
         String c = newCollection();
         given().contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", c, "doc").then().statusCode(201);
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200).header("Cache-Status", "strata; fwd=miss; stored");
         spans.reset();
         given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200).header("Cache-Status", "strata; hit");
         List<SpanData> trace = traceOf("GET", c);

@@ -1,12 +1,12 @@
 package io.strata.cache.protocol;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 
-/** The cache tier's counters, in one place so that each name and label is spelled once. */
-@ApplicationScoped
+/** The cache tier's counters, in one place so that each name and label is spelled once (a singleton: read as fields, never through a proxy). */
+@Singleton
 public class CacheMetrics {
 
     final Counter hits;

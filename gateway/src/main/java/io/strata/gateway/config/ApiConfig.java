@@ -28,22 +28,16 @@ public interface ApiConfig {
     long listMaxResponseBytes();
 
     /**
-     * Bytes this instance holds at once for list pages and batchGet answers (each reserves its budget
-     * while it reads, then what its answer takes until it is written).
+     * Bytes this instance holds at once for list pages, batchGet answers and merge patches (each
+     * reserves its bound while it works, then what its answer takes until it is written). Sized for a
+     * 512 MiB container.
      */
     @WithDefault("67108864")
-    long responseMemory();
+    long memoryBudget();
 
-    /** How long a list or batchGet waits for its reservation before it is answered 503. */
+    /** How long a list, batchGet or merge patch waits for its share of the memory budget before it is answered 503. */
     @WithDefault("2s")
     java.time.Duration memoryWait();
-
-    /**
-     * Merge patches computed at once by this instance (each holds its patch as a tree, the stored
-     * document and the result); more are answered 503 with {@code Retry-After}.
-     */
-    @WithDefault("4")
-    int maxConcurrentPatches();
 
     /** Page size of a list request that names none. */
     @WithDefault("100")

@@ -58,15 +58,13 @@ public class DocumentResource {
     private final DocumentCache cache;
     private final JsonBodies json;
     private final ApiConfig config;
-    private final ResponseMemory memory;
-    private final java.util.concurrent.Semaphore patches;
+    private final MemoryBudget memory;
 
-    public DocumentResource(DocumentCache cache, JsonBodies json, ApiConfig config, ResponseMemory memory) {
+    public DocumentResource(DocumentCache cache, JsonBodies json, ApiConfig config, MemoryBudget memory) {
         this.cache = cache;
         this.json = json;
         this.config = config;
         this.memory = memory;
-        this.patches = new java.util.concurrent.Semaphore(config.maxConcurrentPatches());
     }
 
     @Access(Need.READ)
@@ -181,20 +179,21 @@ public class DocumentResource {
         Names.collection(collection);
         Names.id(id);
         checkSize(body);
-        // a patch holds its own tree, the stored document and the result: a few at a time per instance
-        if (!patches.tryAcquire()) {
-            throw new Problem(503, "busy", "Service busy", "too many merge patches are being applied; try again shortly", 1);
-        }
-        try {
-            JsonNode patch = parseJson(body);
+        // a patch holds its own tree (up to ~16 bytes per byte of patch), the stored document and the result
+        long bound = 16L * (body == null ? 0 : body.length) + 2 * config.maxBodyBytes();
+        return memory.reserve(bound).flatMap(reservation -> {
+            JsonNode patch;
+            try {
+                patch = parseJson(body);
+            } catch (RuntimeException e) {
+                reservation.release();
+                throw e;
+            }
             Precondition precondition = Preconditions.of(ifMatch, null);
             return cache.update(collection, id, precondition, current -> json.mergePatch(current, patch, config.maxBodyBytes()))
                     .map(DocumentResource::written)
-                    .onTermination().invoke(patches::release);
-        } catch (RuntimeException e) {
-            patches.release();
-            throw e;
-        }
+                    .onTermination().invoke(reservation::release);
+        });
     }
 
     @Access(Need.WRITE)

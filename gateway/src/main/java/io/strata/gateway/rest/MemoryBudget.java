@@ -15,15 +15,15 @@ import io.strata.gateway.config.ApiConfig;
 import io.vertx.core.Vertx;
 
 /**
- * The bytes this instance may hold at once for the answers that can be large: list pages and
- * batchGet answers. Such a request reserves its page budget before it reads anything, keeps what its
- * answer actually takes until the answer has been written, and gives the rest back at once; a request
- * that cannot get its reservation waits in line (without a thread), and past
+ * The bytes this instance may hold at once for the requests that can take much memory: list pages,
+ * batchGet answers and merge patches. Such a request reserves its bound before it reads anything,
+ * keeps what it actually needs until its answer has been written, and gives the rest back at once; a
+ * request that cannot get its reservation waits in line (without a thread), and past
  * {@code strata.api.memory-wait} is answered 503 with {@code Retry-After}. So however many clients ask
- * for large pages at once, they share a fixed amount of memory instead of exhausting the heap.
+ * for large pages or patches at once, they share a fixed amount of memory instead of exhausting the heap.
  */
 @Singleton
-public class ResponseMemory {
+public class MemoryBudget {
 
     /** Bytes held for one request, from reservation until its answer has been written. */
     public final class Reservation {
@@ -57,14 +57,14 @@ public class ResponseMemory {
     private final Vertx vertx;
     private long available;
 
-    public ResponseMemory(ApiConfig config, MeterRegistry registry, Vertx vertx) {
+    public MemoryBudget(ApiConfig config, MeterRegistry registry, Vertx vertx) {
         this.vertx = vertx;
-        this.capacity = config.responseMemory();
+        this.capacity = config.memoryBudget();
         this.available = capacity;
         this.maxWait = config.memoryWait();
         this.maxWaiters = 4096;
-        registry.gauge("strata.response_memory.available_bytes", this, memory -> memory.available());
-        this.refused = registry.counter("strata.response_memory.refused");
+        registry.gauge("strata.memory_budget.available_bytes", this, memory -> memory.available());
+        this.refused = registry.counter("strata.memory_budget.refused");
     }
 
     /** Reserves {@code bytes} (at most the whole budget), waiting in line if they are not free now. */
@@ -118,7 +118,7 @@ public class ResponseMemory {
 
     private Problem busy() {
         refused.increment();
-        return new Problem(503, "busy", "Service busy", "too many large answers are being prepared; try again shortly", 1);
+        return new Problem(503, "busy", "Service busy", "too many large requests are being served; try again shortly", 1);
     }
 
     private void give(long bytes) {
