@@ -86,15 +86,30 @@ public interface CacheConfig {
     Near near();
 
     /**
-     * The near cache (L1): documents held in this process for reads that accept bounded staleness
-     * ({@code Cache-Control: max-stale=N}, or a collection's default). Strict reads never use it.
+     * The near cache (L1): documents held in this process. Strict reads use it while this instance
+     * holds a valid lease (see NearLeases); reads that accept bounded staleness ({@code max-stale=N},
+     * or a collection's default) also within their bound.
      */
     interface Near {
         /** Whether this instance keeps a near cache and writes publish invalidations for it. */
         @WithDefault("true")
         boolean enabled();
 
-        /** Hard bound on how long a document is served from the near cache after it was read. */
+        /**
+         * Whether strict reads are answered from the near cache under a lease. Writes then wait for
+         * every lease holder's answer to their invalidation (or for its lease to run out).
+         */
+        @WithDefault("true")
+        boolean strictReads();
+
+        /**
+         * The near-cache lease: how long an instance may answer strict reads without renewing it, and
+         * so the longest a write waits for an instance that stopped answering.
+         */
+        @WithDefault("2s")
+        Duration lease();
+
+        /** Without a valid lease: the hard bound on how old a near-cache answer to a max-stale read may be. */
         @WithDefault("1s")
         Duration ttl();
 
@@ -111,8 +126,7 @@ public interface CacheConfig {
 
         /**
          * The staleness a collection's reads accept when the client says nothing (as if it sent
-         * {@code max-stale=N}); collections not listed are strict. E.g.
-         * {@code strata.cache.near.default-max-stale."catalog"=1s}.
+         * {@code max-stale=N}). E.g. {@code strata.cache.near.default-max-stale."catalog"=1s}.
          */
         java.util.Map<String, Duration> defaultMaxStale();
     }
@@ -130,6 +144,14 @@ public interface CacheConfig {
         /** Longest a pipeline (a batch read, a write-through that waits for a replica) may take. */
         @WithDefault("500ms")
         Duration batchTimeout();
+
+        /**
+         * Longest an invalidation that repairs the cache may take (retries of failed write-throughs,
+         * the change-log sweep): longer than a read's timeout, since a write waits for it rather than
+         * giving up, and a slow Redis must not turn into failed writes.
+         */
+        @WithDefault("1s")
+        Duration repairTimeout();
 
         /** Connections to each master, on which commands are pipelined. */
         @WithDefault("2")

@@ -89,18 +89,11 @@ class FaultInjectionIT {
         env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
         env.put("QUARKUS_DATASOURCE_USERNAME", EmbeddedPostgres.USER);
         env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.password());
-        // every write-through waits for a replica, so an invalidation survives its master's failover
-        env.put("STRATA_CACHE_REPLICA_ACKS", "1");
         // short freshness, so that copies served during a PostgreSQL outage are past it (stale-if-error)
         env.put("STRATA_CACHE_TTL", "2s");
         env.put("STRATA_CACHE_STALE_WHILE_REVALIDATE", "0s");
         env.put("STRATA_CACHE_TOPOLOGY_REFRESH_INTERVAL", "1s");
         env.put("STRATA_STORAGE_BREAKER_DELAY", "2s");
-        // Two gateways, seven Redis servers, PostgreSQL and the load generator share 2 cores here: a
-        // Redis timeout of tens of milliseconds would mostly measure CPU queueing, so the suite uses a
-        // wider one and injects latency well above it.
-        env.put("STRATA_CACHE_REDIS_TIMEOUT", "250ms");
-        env.put("STRATA_CACHE_REDIS_BATCH_TIMEOUT", "500ms");
         ApiKey.configure(env);
         for (int i = 0; i < 2; i++) {
             int port = 18080 + i + (int) (ProcessHandle.current().pid() % 500) * 2;

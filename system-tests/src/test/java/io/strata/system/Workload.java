@@ -89,6 +89,8 @@ final class Workload {
         HttpResponse<String> response = send(request.build());
         long end = System.nanoTime();
         if (response == null) {
+            // no answer: the write may have committed
+            history.record(delete ? Kind.UNACKNOWLEDGED_DELETE : Kind.UNACKNOWLEDGED_PUT, key, History.UNKNOWN, start, end);
             return;
         }
         int status = response.statusCode();
@@ -97,6 +99,12 @@ final class Workload {
         } else if (!delete && (status == 200 || status == 201)) {
             history.record(Kind.PUT, key, version(response), start, end);
         } else {
+            if (status >= 500) {
+                // committed or not: a 503 "committed, not yet visible" names the version it committed
+                long version = response.headers().firstValue("ETag").map(tag -> Long.parseLong(tag.replace("\"", "")))
+                        .orElse(History.UNKNOWN);
+                history.record(delete ? Kind.UNACKNOWLEDGED_DELETE : Kind.UNACKNOWLEDGED_PUT, key, version, start, end);
+            }
             classify(response, delete ? "DELETE" : "PUT", delete && status == 404);
         }
         latencies.add(end - start);

@@ -15,20 +15,26 @@ import java.util.stream.Collectors;
  * <p>Versions order the writes of one document. Deletions answer no version, so they are ordered by
  * real time: a deletion that ended before a write began is older than the write, and one that began
  * after a write ended is newer. The checker only reports what is certainly a violation.
+ *
+ * <p>A write answered with an error may still have committed (a 503 saying it is committed but not
+ * yet visible, a timeout): it is recorded as unacknowledged. Reads may return it or not; it never
+ * makes an older read a violation, since nobody was told it happened.
  */
 public final class History {
 
-    public enum Kind { PUT, DELETE, READ }
+    public enum Kind { PUT, DELETE, READ, UNACKNOWLEDGED_PUT, UNACKNOWLEDGED_DELETE }
 
     /**
      * One completed operation.
      *
-     * @param version for PUT the version written; for READ the version returned, or {@link #ABSENT}
+     * @param version for PUT the version written; for READ the version returned, or {@link #ABSENT}; for
+     *                UNACKNOWLEDGED_PUT the version its answer named, or {@link #UNKNOWN}
      */
     public record Op(Kind kind, String key, long version, long start, long end) {
     }
 
     public static final long ABSENT = -1;
+    public static final long UNKNOWN = -2;
 
     private final Collection<Op> ops = new ConcurrentLinkedQueue<>();
 
@@ -51,6 +57,8 @@ public final class History {
         for (List<Op> keyOps : byKey.values()) {
             List<Op> puts = keyOps.stream().filter(op -> op.kind() == Kind.PUT).toList();
             List<Op> deletes = keyOps.stream().filter(op -> op.kind() == Kind.DELETE).toList();
+            List<Op> unacknowledged = keyOps.stream()
+                    .filter(op -> op.kind() == Kind.UNACKNOWLEDGED_PUT || op.kind() == Kind.UNACKNOWLEDGED_DELETE).toList();
             for (Op read : keyOps) {
                 if (read.kind() != Kind.READ) {
                     continue;
@@ -59,7 +67,9 @@ public final class History {
                     for (Op put : puts) {
                         boolean acknowledgedBefore = put.end() < read.start();
                         boolean laterDeletePossible = deletes.stream()
-                                .anyMatch(d -> d.end() > put.start() && d.start() < read.end());
+                                .anyMatch(d -> d.end() > put.start() && d.start() < read.end())
+                                || unacknowledged.stream().anyMatch(u -> u.kind() == Kind.UNACKNOWLEDGED_DELETE
+                                        && u.end() > put.start() && u.start() < read.end());
                         if (acknowledgedBefore && !laterDeletePossible) {
                             violations.add("404 after acknowledged write " + put + ": " + read);
                             break;
@@ -68,6 +78,10 @@ public final class History {
                     continue;
                 }
                 Op source = puts.stream().filter(p -> p.version() == read.version()).findFirst().orElse(null);
+                if (source == null) {
+                    source = unacknowledged.stream().filter(u -> u.kind() == Kind.UNACKNOWLEDGED_PUT
+                            && (u.version() == read.version() || u.version() == UNKNOWN) && u.start() < read.end()).findFirst().orElse(null);
+                }
                 if (source == null) {
                     violations.add("read of a version never written: " + read);
                     continue;

@@ -2,7 +2,6 @@ package io.strata.cache.near;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -26,8 +25,10 @@ import io.vertx.redis.client.Response;
  * forwards a {@code PUBLISH} to every node), and each instance keeps one subscription, on any node,
  * moving to another when its node goes away. While no subscription is up the near cache serves nothing.
  *
- * <p>A message is {@code <entry key> <epoch ms at publication> <instance>}; the delay from
- * publication to receipt is recorded per origin (this instance or a peer).
+ * <p>A message is {@code <entry key> <epoch ms at publication> <instance> <write id>} ({@code -}: no
+ * write waits for answers); the delay from publication to receipt is recorded per origin (this
+ * instance or a peer). The same connection receives the answers to this instance's writes
+ * ({@link NearLeases}).
  */
 final class InvalidationChannel {
 
@@ -35,11 +36,12 @@ final class InvalidationChannel {
     private static final long RETRY_MILLIS = 500;
 
     private final String channel;
-    private final String instance = UUID.randomUUID().toString().substring(0, 8);
+    private final String instance;
     private final Vertx vertx;
     private final Supplier<RedisOptions> options;
     private final Supplier<java.util.Set<String>> masters;
     private final NearCache near;
+    private final NearLeases leases;
     private final Timer peerDelay;
     private final Timer selfDelay;
     private final Counter received;
@@ -47,9 +49,11 @@ final class InvalidationChannel {
     private int attempt;
     private volatile boolean stopped;
 
-    InvalidationChannel(String channel, Vertx vertx, Supplier<RedisOptions> options, Supplier<java.util.Set<String>> masters,
-            NearCache near, MeterRegistry registry) {
+    InvalidationChannel(String channel, String instance, Vertx vertx, Supplier<RedisOptions> options,
+            Supplier<java.util.Set<String>> masters, NearCache near, NearLeases leases, MeterRegistry registry) {
         this.channel = channel;
+        this.instance = instance;
+        this.leases = leases;
         this.vertx = vertx;
         this.options = options;
         this.masters = masters;
@@ -69,9 +73,9 @@ final class InvalidationChannel {
         return channel;
     }
 
-    /** The message announcing a change of the document whose entry key is {@code entryKey}. */
-    String message(String entryKey) {
-        return entryKey + " " + System.currentTimeMillis() + " " + instance;
+    /** The message announcing a change of the document whose entry key is {@code entryKey}; {@code writeId} {@code -}: none. */
+    String message(String entryKey, String writeId) {
+        return entryKey + " " + System.currentTimeMillis() + " " + instance + " " + writeId;
     }
 
     void start() {
@@ -100,8 +104,9 @@ final class InvalidationChannel {
             connection.handler(this::onMessage);
             connection.exceptionHandler(failure -> lost(connection, failure.toString()));
             connection.endHandler(ended -> lost(connection, "connection closed"));
-            connection.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onSuccess(ok -> {
+            connection.send(Request.cmd(Command.SUBSCRIBE).arg(channel).arg(leases.answersChannel())).onSuccess(ok -> {
                 near.live();
+                leases.channelUp();
                 LOG.debugf("near cache subscribed to %s", channel);
             }).onFailure(failure -> lost(connection, failure.toString()));
         }).onFailure(failure -> {
@@ -119,6 +124,7 @@ final class InvalidationChannel {
             LOG.infof("near cache invalidation channel lost (%s); near cache off until resubscribed", why);
         }
         near.down();
+        leases.channelDown();
         connection.close();
         close();
         retryLater();
@@ -142,11 +148,16 @@ final class InvalidationChannel {
             return;
         }
         String payload = response.get(2).toString();
+        if (!channel.equals(response.get(1).toString())) {
+            leases.answered(payload);
+            return;
+        }
         String[] parts = payload.split(" ");
-        if (parts.length != 3) {
+        if (parts.length != 4) {
             return;
         }
         near.invalidate(parts[0]);
+        leases.invalidated(parts[0], parts[2], parts[3]);
         received.increment();
         try {
             long delay = Math.max(0, System.currentTimeMillis() - Long.parseLong(parts[1]));

@@ -119,21 +119,25 @@ public class Invalidations {
      * Removes the document's keys (all formats) and announces it to near caches, waiting for the
      * replica acknowledgements {@link #replicaAcks} asks for; true when done.
      */
-    Uni<Boolean> invalidate(String collection, String id) {
+    Uni<Boolean> invalidate(String collection, String id, String writeId) {
+        return invalidate(collection, id, writeId, config.redis().timeout(), config.redis().batchTimeout());
+    }
+
+    private Uni<Boolean> invalidate(String collection, String id, String writeId, Duration timeout, Duration batchTimeout) {
         CacheKeys.Document document = keys.document(collection, id);
-        Scripts.Call<Void> call = Scripts.invalidate(document, near.announcement(collection, id));
+        Scripts.Call<Void> call = Scripts.invalidate(document, near.announcement(collection, id, writeId));
         int acks = replicaAcks(document.entry());
         if (acks == 0) {
-            return redis.run("invalidate", call).map(ignored -> true);
+            return redis.run("invalidate", call, timeout).map(ignored -> true);
         }
         Request wait = Request.cmd(Command.WAIT).arg(acks).arg(config.replicaAckTimeout().toMillis());
-        return redis.batch(document.entry(), "invalidate", List.of(call::request, source -> wait))
+        return redis.batch(document.entry(), "invalidate", List.of(call::request, source -> wait), batchTimeout)
                 .map(responses -> responses.get(1).toInteger() >= acks);
     }
 
     /** A few quick attempts (a connection that was just cut is usually replaced within milliseconds). */
-    Uni<Boolean> invalidateNow(String collection, String id) {
-        return invalidate(collection, id).invoke(ok -> {
+    Uni<Boolean> invalidateNow(String collection, String id, String writeId) {
+        return invalidate(collection, id, writeId).invoke(ok -> {
             if (!ok) {
                 throw new IllegalStateException("too few replicas acknowledged the invalidation");
             }
@@ -191,7 +195,8 @@ public class Invalidations {
     private void sweep() {
         for (Map.Entry<PendingInvalidations.Key, PendingInvalidations.Mark> mark : pending.snapshot().entrySet()) {
             PendingInvalidations.Key key = mark.getKey();
-            invalidate(key.collection(), key.id()).subscribe().with(ok -> {
+            Duration repair = config.redis().repairTimeout();
+            invalidate(key.collection(), key.id(), "-", repair, repair.plus(config.replicaAckTimeout())).subscribe().with(ok -> {
                 if (!ok) {
                     return;
                 }

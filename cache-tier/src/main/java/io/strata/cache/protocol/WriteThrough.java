@@ -30,9 +30,10 @@ import io.vertx.mutiny.redis.client.Request;
  * When neither reaches Redis from here, the write waits until another instance has removed the
  * document's keys and confirmed the change ({@link Invalidations#awaitRepair}); past
  * {@code write-visibility-timeout} it fails with {@link io.strata.cache.WriteNotVisibleException}
- * instead of being acknowledged. This instance's near cache drops the document before the
- * write-through and again right before the acknowledgement, so that a read racing with the write
- * cannot put the old version back in between.
+ * instead of being acknowledged. Then every instance holding a near-cache lease must have dropped the
+ * document, or its lease run out ({@link NearReads#awaitHolders}). This instance's near cache drops
+ * the document before the write-through and again right before the acknowledgement, so that a read
+ * racing with the write cannot put the old version back in between.
  */
 @ApplicationScoped
 public class WriteThrough {
@@ -64,8 +65,9 @@ public class WriteThrough {
     public Uni<Void> apply(WriteResult write) {
         near.invalidateLocally(write.collection(), write.id());
         Change change = new Change(write.collection(), write.id(), write.version());
+        String writeId = near.newWriteId();
         return hooks.runBeforeWriteThrough(write.collection(), write.id())
-                .flatMap(ready -> send(write))
+                .flatMap(ready -> send(write, writeId))
                 .onItemOrFailure().transformToUni((acknowledged, failure) -> {
                     if (failure == null && acknowledged) {
                         metrics.writeThroughs.increment();
@@ -73,29 +75,30 @@ public class WriteThrough {
                             metrics.tombstones.increment();
                         }
                         invalidations.confirmLater(change);
-                        return Uni.createFrom().voidItem();
+                        return near.awaitHolders(write.collection(), write.id(), writeId);
                     }
                     metrics.writeThroughFailures.increment();
                     // often a new connection succeeds where the write-through's failed
-                    return invalidations.invalidateNow(write.collection(), write.id()).flatMap(invalidated -> {
+                    return invalidations.invalidateNow(write.collection(), write.id(), writeId).flatMap(invalidated -> {
                         if (invalidated) {
                             invalidations.confirmLater(change);
-                            return Uni.createFrom().voidItem();
+                            return near.awaitHolders(write.collection(), write.id(), writeId);
                         }
                         LOG.warnf("cache not updated after write of %s/%s version %d (%s); waiting for its copy to be removed",
                                 write.collection(), write.id(), write.version(),
                                 failure == null ? "too few replicas acknowledged" : failure.toString());
-                        return invalidations.awaitRepair(change);
+                        return invalidations.awaitRepair(change)
+                                .call(() -> near.publishAndAwaitHolders(write.collection(), write.id(), writeId));
                     });
                 })
                 .invoke(() -> near.invalidateLocally(write.collection(), write.id()));
     }
 
     /** The write-through script, and a {@code WAIT} on the same connection when replicas must acknowledge it. */
-    private Uni<Boolean> send(WriteResult write) {
+    private Uni<Boolean> send(WriteResult write, String writeId) {
         CacheKeys.Document document = keys.document(write.collection(), write.id());
         Scripts.Call<Scripts.WriteOutcome> call = Scripts.write(document, write.version(), write.body(),
-                write.deleted() ? lifetimes.negative() : lifetimes.document(), near.announcement(write.collection(), write.id()));
+                write.deleted() ? lifetimes.negative() : lifetimes.document(), near.announcement(write.collection(), write.id(), writeId));
         int acks = invalidations.replicaAcks(document.entry());
         if (acks == 0) {
             return redis.run("write_through", call).map(outcome -> true);

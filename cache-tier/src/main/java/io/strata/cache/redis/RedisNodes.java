@@ -97,22 +97,27 @@ public class RedisNodes {
 
     /** One script call, to the master of its routing key. {@code operation} names it in metrics. */
     public <T> Uni<T> run(String operation, io.strata.cache.redis.Scripts.Call<T> call) {
-        return send(call.routingKey(), operation, call::request).map(call.outcome());
+        return run(operation, call, config.timeout());
+    }
+
+    /** One script call with its own timeout (repairs, which may wait longer than a read should). */
+    public <T> Uni<T> run(String operation, io.strata.cache.redis.Scripts.Call<T> call, Duration timeout) {
+        return send(call.routingKey(), operation, call::request, timeout).map(call.outcome());
     }
 
     /** One command, to the master of {@code key}. */
     public Uni<Response> send(String key, String operation, Request request) {
-        return send(key, operation, withSource -> request);
+        return send(key, operation, withSource -> request, config.timeout());
     }
 
-    private Uni<Response> send(String key, String operation, java.util.function.Function<Boolean, Request> request) {
+    private Uni<Response> send(String key, String operation, java.util.function.Function<Boolean, Request> request, Duration timeout) {
         Node node = node(topology.ownerNow(key));
         return timed(operation, node.guard.call(() -> node.send(request.apply(false))
                 .onFailure(Scripts.Script::isNoScript).recoverWithUni(() -> node.send(request.apply(true)))
                 .onFailure(RedisNodes::redirected).recoverWithUni(failure -> {
                     topology.invalidate();
                     return cluster.send(request.apply(true));
-                }), config.timeout()));
+                }), timeout));
     }
 
     /**
@@ -120,8 +125,14 @@ public class RedisNodes {
      * the writes before it). Every request's keys must belong to that master.
      */
     public Uni<List<Response>> batch(String routingKey, String operation, List<java.util.function.Function<Boolean, Request>> requests) {
+        return batch(routingKey, operation, requests, config.batchTimeout());
+    }
+
+    /** The same, with its own timeout. */
+    public Uni<List<Response>> batch(String routingKey, String operation, List<java.util.function.Function<Boolean, Request>> requests,
+            Duration timeout) {
         Node node = node(topology.ownerNow(routingKey));
-        return timed(operation, node.guard.call(() -> batchOn(node, requests, false), config.batchTimeout()));
+        return timed(operation, node.guard.call(() -> batchOn(node, requests, false), timeout));
     }
 
     /** Script calls grouped into one pipeline per master; {@code null} calls are skipped and answer {@code null}. */

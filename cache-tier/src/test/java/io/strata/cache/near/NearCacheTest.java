@@ -29,6 +29,14 @@ class NearCacheTest {
                 return ttl;
             }
 
+            public boolean strictReads() {
+                return true;
+            }
+
+            public Duration lease() {
+                return Duration.ofSeconds(2);
+            }
+
             public MemorySize maxBytes() {
                 return new MemorySize(java.math.BigInteger.valueOf(1 << 20));
             }
@@ -122,5 +130,46 @@ class NearCacheTest {
         long held = near.weightedBytes();
         assertTrue(held <= 1 << 20, "held " + held + " bytes, bound 1 MiB");
         assertTrue(held > 512 * 1024, "the bound is used, not undershot: " + held);
+    }
+
+    @Test
+    void underAValidLeaseAnEntryAnswersStrictReadsWhateverItsAge() throws Exception {
+        NearCache near = live(Duration.ofMillis(20));
+        long renewed = NearCache.now();
+        near.leaseRenewed(renewed, renewed + Duration.ofSeconds(5).toNanos());
+        assertTrue(near.offer("k", found(3, 10), NearCache.now()));
+        Thread.sleep(40);
+        assertEquals(3, near.get("k", null).version(), "exact: older than the TTL, still current");
+        assertTrue(near.exactNow());
+    }
+
+    @Test
+    void anEntryReadBeforeTheLeaseBeganIsNotExact() {
+        NearCache near = live(Duration.ofSeconds(10));
+        long before = NearCache.now();
+        long renewed = NearCache.now();
+        near.leaseRenewed(renewed, renewed + Duration.ofSeconds(5).toNanos());
+        assertTrue(near.offer("k", found(1, 10), before));
+        assertNull(near.get("k", null), "a strict read is not answered by it");
+        assertEquals(1, near.get("k", Duration.ofSeconds(5)).version(), "a read that accepts its age is");
+    }
+
+    @Test
+    void aLapsedLeaseAnswersNoStrictReadAndItsEntriesGo() throws Exception {
+        NearCache near = live(Duration.ofSeconds(10));
+        long renewed = NearCache.now();
+        near.leaseRenewed(renewed, renewed + Duration.ofMillis(20).toNanos());
+        long readAt = NearCache.now();
+        near.offer("k", found(1, 10), readAt);
+        Thread.sleep(40);
+        assertNull(near.get("k", null), "the lease ran out");
+        assertFalse(near.exactNow());
+        assertTrue(near.leaseLapsed());
+        near.leaseLost();
+        assertNull(near.get("k", Duration.ofSeconds(5)), "everything held may have missed invalidations");
+        long again = NearCache.now();
+        near.leaseRenewed(again, again + Duration.ofSeconds(5).toNanos());
+        assertTrue(near.offer("k", found(1, 10), readAt), "held for reads that accept staleness");
+        assertNull(near.get("k", null), "but a read from before the renewal never answers a strict read");
     }
 }

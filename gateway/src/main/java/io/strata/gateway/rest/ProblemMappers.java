@@ -45,6 +45,13 @@ public class ProblemMappers {
         return toResponse(new Problem(413, "too-large", "Content too large", e.getMessage()));
     }
 
+    /** A committed write whose visibility the cache could not guarantee in time: not acknowledged, not lost. */
+    @ServerExceptionMapper
+    public Response notVisible(io.strata.cache.WriteNotVisibleException e) {
+        return Response.fromResponse(toResponse(new Problem(503, "write-not-visible", "Write committed, not yet visible",
+                e.getMessage(), RETRY_AFTER_SECONDS))).header("ETag", "\"" + e.version() + "\"").build();
+    }
+
     @ServerExceptionMapper
     public Response unavailable(StorageUnavailableException e) {
         LOG.debugf("storage unavailable: %s", e.getMessage());
