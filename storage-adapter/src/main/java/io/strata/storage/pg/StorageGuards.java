@@ -79,11 +79,6 @@ public class StorageGuards implements StorageStatus {
         LOG.warnf("PostgreSQL circuit breaker is now %s", next);
     }
 
-    /** The breaker's state, for health and metrics. */
-    public CircuitBreakerState state() {
-        return state;
-    }
-
     @Override
     public String breakerState() {
         return state.name();
