@@ -25,12 +25,12 @@ class ModuleBoundariesTest {
     /** The storage port: {@code io.strata.storage} and anything under it but the PostgreSQL adapter. */
     private static final DescribedPredicate<JavaClass> STORAGE_PORT = resideInAPackage("io.strata.storage..")
             .and(not(resideInAPackage("io.strata.storage.pg..")))
-            .as("the storage port");
+            .as("are in the storage port (io.strata.storage.. but not io.strata.storage.pg..)");
 
     /** The cache tier's own packages below its public one (e.g. its Redis, protocol or near-cache parts). */
     private static final DescribedPredicate<JavaClass> CACHE_INTERNALS = resideInAPackage("io.strata.cache..")
             .and(not(resideInAPackage("io.strata.cache")))
-            .as("the cache tier's internal packages (below io.strata.cache)");
+            .as("are in the cache tier's internal packages (below io.strata.cache)");
 
     @ArchTest
     static final ArchRule storageKnowsNothingAboveIt = noClasses().that().resideInAPackage("io.strata.storage..")
@@ -68,7 +68,7 @@ class ModuleBoundariesTest {
     static final ArchRule modulesDependOnlyDownward = layeredArchitecture().consideringOnlyDependenciesInLayers()
             .layer("gateway").definedBy("io.strata.gateway..")
             .layer("cache tier").definedBy("io.strata.cache..")
-            .layer("storage port").definedBy(STORAGE_PORT)
+            .layer("storage port").definedBy(STORAGE_PORT.as("io.strata.storage.. but not io.strata.storage.pg.."))
             .layer("storage adapter").definedBy("io.strata.storage.pg..")
             .layer("embedded services").definedBy("io.strata.embedded..")
             .layer("test support").definedBy("io.strata.testing..")
