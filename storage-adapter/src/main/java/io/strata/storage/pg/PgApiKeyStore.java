@@ -11,7 +11,6 @@ import java.util.function.Consumer;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 
-
 import io.smallrye.mutiny.Uni;
 import io.strata.storage.ApiKeyStore;
 import io.vertx.mutiny.sqlclient.Pool;

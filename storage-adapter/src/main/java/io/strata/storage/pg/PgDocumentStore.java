@@ -2,8 +2,10 @@ package io.strata.storage.pg;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -108,7 +110,7 @@ public class PgDocumentStore implements DocumentStore {
         return timed("read_many", guards.read(() -> pool.preparedQuery(READ_MANY).execute(args))).map(rows -> {
             Map<String, Lookup> found = new HashMap<>();
             List<String> deferred = new ArrayList<>();
-            java.util.Set<String> deferredIds = new java.util.HashSet<>();
+            Set<String> deferredIds = new HashSet<>();
             for (Row row : rows) {
                 String id = row.getString("id");
                 if (row.getBoolean("live") && row.getBuffer("body") == null) {

@@ -1,7 +1,12 @@
 package io.strata.storage.pg;
 
-import java.net.ConnectException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.nio.channels.ClosedChannelException;
 import java.time.temporal.ChronoUnit;
+import java.util.Locale;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -19,7 +24,9 @@ import io.smallrye.mutiny.Uni;
 import io.strata.storage.StorageException;
 import io.strata.storage.StorageStatus;
 import io.strata.storage.StorageUnavailableException;
-import io.vertx.core.VertxException;
+import io.netty.channel.unix.Errors.NativeIoException;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.EncodeException;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.ClosedConnectionException;
 
@@ -79,11 +86,6 @@ public class StorageGuards implements StorageStatus {
         LOG.warnf("PostgreSQL circuit breaker is now %s", next);
     }
 
-    /** The breaker's state, for health and metrics. */
-    public CircuitBreakerState state() {
-        return state;
-    }
-
     @Override
     public String breakerState() {
         return state.name();
@@ -102,7 +104,8 @@ public class StorageGuards implements StorageStatus {
     @SuppressWarnings({ "unchecked", "rawtypes" })
     private static <T> Uni<T> run(Guard guard, Supplier<Uni<T>> call) {
         Uni<Object> guarded = guard.get((Supplier) call, UNI);
-        return ((Uni<T>) guarded).onFailure(StorageGuards::isUnavailable)
+        // a read's retry wraps a guarded call whose failure may already be classified
+        return ((Uni<T>) guarded).onFailure(failure -> !(failure instanceof StorageUnavailableException) && isUnavailable(failure))
                 .transform(failure -> new StorageUnavailableException("storage unavailable: " + failure, failure, !neverAttempted(failure)));
     }
 
@@ -110,44 +113,75 @@ public class StorageGuards implements StorageStatus {
     static boolean neverAttempted(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException
-                    || t instanceof BulkheadException || t instanceof ConnectException) {
+                    || t instanceof BulkheadException || t instanceof java.net.ConnectException) {
                 return true;
             }
         }
         return false;
     }
 
-    /** Whether a failure means "PostgreSQL cannot answer now" rather than a refusal or a bug. */
+    /**
+     * Whether a failure means "PostgreSQL cannot answer now": a connection that cannot be made or was
+     * lost, a timeout, or a guard that refused the call (open breaker, full bulkhead). Anything else,
+     * a refusal of storage or an application's own exception thrown inside a transaction (a JSON error
+     * is an {@link java.io.IOException} too), is not, so it neither opens the breaker nor answers 503.
+     */
     static boolean isUnavailable(Throwable failure) {
         if (failure instanceof StorageException) {
             return false;
         }
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof FaultToleranceException || t instanceof StorageUnavailableException
-                    || isConnectionFailure(t)) {
-                return true;
-            }
-            if (t instanceof PgException pg && pg.getSqlState() != null
-                    && (pg.getSqlState().startsWith("08") || pg.getSqlState().startsWith("57P"))) {
+                    || isConnectionFailure(t) || isTimeout(t) || isServerUnavailable(t)) {
                 return true;
             }
         }
         return false;
     }
 
+    /** Whether the connection to PostgreSQL could not be made or was lost: the failures worth a retry. */
     static boolean isConnectionFailure(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof ConnectException || t instanceof ClosedConnectionException
-                    || t instanceof java.io.IOException) {
+            // SocketException covers refused, reset and unreachable (and ConnectException, Netty's
+            // ConnectTimeoutException); NativeIoException is their form on Netty's native transport
+            if (t instanceof SocketException || t instanceof UnknownHostException || t instanceof ClosedChannelException
+                    || t instanceof NativeIoException || t instanceof ClosedConnectionException
+                    || isVertxConnectionFailure(t)) {
                 return true;
-            }
-            if (t instanceof VertxException && t.getMessage() != null) {
-                String message = t.getMessage().toLowerCase();
-                if (message.contains("connection") || message.contains("closed") || message.contains("timeout")) {
-                    return true;
-                }
             }
         }
         return false;
+    }
+
+    private static boolean isTimeout(Throwable t) {
+        return t instanceof TimeoutException || t instanceof SocketTimeoutException;
+    }
+
+    /**
+     * PostgreSQL's own word that it cannot serve the connection: class 08 (connection exception),
+     * 57P (shutting down, starting up, database dropped), 53300 (no connection slot left), and 57014
+     * (query canceled), which is how a statement timeout ends a statement.
+     */
+    private static boolean isServerUnavailable(Throwable t) {
+        if (!(t instanceof PgException pg) || pg.getSqlState() == null) {
+            return false;
+        }
+        String state = pg.getSqlState();
+        return state.startsWith("08") || state.startsWith("57P") || state.equals("53300") || state.equals("57014");
+    }
+
+    /**
+     * The pool and the connection report a closed connection or a wait for one that timed out with a
+     * message only ({@code NoStackTraceThrowable} or a plain {@code VertxException}); Vert.x's JSON
+     * errors are VertxExceptions too and never count.
+     */
+    private static boolean isVertxConnectionFailure(Throwable t) {
+        if (!t.getClass().getName().startsWith("io.vertx.") || t instanceof DecodeException
+                || t instanceof EncodeException || t.getMessage() == null) {
+            return false;
+        }
+        String message = t.getMessage().toLowerCase(Locale.ROOT);
+        return message.equals("timeout") || message.contains("connection")
+                && (message.contains("closed") || message.contains("not active") || message.contains("timeout"));
     }
 }
