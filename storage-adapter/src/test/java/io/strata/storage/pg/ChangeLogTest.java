@@ -6,6 +6,7 @@ import static io.strata.storage.pg.RealPostgres.freshCollection;
 import static io.strata.storage.pg.RealPostgres.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -55,7 +56,7 @@ class ChangeLogTest {
     }
 
     @Test
-    void unconfirmedAnswersChangesOlderThanAskedOldestFirstUpToTheLimit() {
+    void unconfirmedAnswersChangesOlderThanAskedInPagesOfTheAskedSize() {
         long a = await(store.put(collection, "a", json("{}"), Precondition.NONE)).version();
         long b = await(store.put(collection, "b", json("{}"), Precondition.NONE)).version();
         long c = await(store.put(collection, "c", json("{}"), Precondition.NONE)).version();
@@ -63,11 +64,28 @@ class ChangeLogTest {
         backdate("a", 3);
         backdate("b", 2);
 
-        assertEquals(List.of(new Change(collection, "a", a), new Change(collection, "b", b)),
-                await(log.unconfirmed(Duration.ofHours(1), 10)), "c was recorded less than an hour ago");
-        assertEquals(List.of(new Change(collection, "a", a)), await(log.unconfirmed(Duration.ofHours(1), 1)));
-        assertEquals(List.of(new Change(collection, "a", a), new Change(collection, "b", b), new Change(collection, "c", c)),
-                unconfirmed());
+        assertEquals(List.of(new Change(collection, "a", a), new Change(collection, "b", b)), mine(Duration.ofHours(1), null, 1000),
+                "c was recorded less than an hour ago");
+        // pages continue after the last change of the previous one, however many changes are stuck before it
+        List<Change> first = mine(Duration.ZERO, null, 1000).subList(0, 1);
+        assertEquals(List.of(new Change(collection, "a", a)), first);
+        assertEquals(List.of(new Change(collection, "b", b), new Change(collection, "c", c)), mine(Duration.ZERO, first.get(0), 1000));
+    }
+
+    @Test
+    void aChangeIsPendingUntilItOrALaterOneIsConfirmed() {
+        WriteResult first = await(store.put(collection, "p", json("{}"), Precondition.NONE));
+        Change change = new Change(collection, "p", first.version());
+        assertTrue(await(log.pending(change)));
+        WriteResult second = await(store.put(collection, "p", json("[]"), Precondition.NONE));
+        assertTrue(await(log.pending(change)), "a later change of the document is still unconfirmed");
+        await(log.confirm(List.of(new Change(collection, "p", second.version()))));
+        assertFalse(await(log.pending(change)));
+    }
+
+    /** This test's changes among the unconfirmed ones (other tests' collections are skipped). */
+    private List<Change> mine(Duration olderThan, Change after, int limit) {
+        return await(log.unconfirmed(olderThan, after, limit)).stream().filter(ch -> ch.collection().equals(collection)).toList();
     }
 
     @Test
@@ -87,14 +105,15 @@ class ChangeLogTest {
     @Test
     void anAnnouncementReachesEveryListener() {
         ConcurrentLinkedQueue<Change> heard = new ConcurrentLinkedQueue<>();
-        log.onAnnouncement(heard::add);
+        log.onAnnouncement(heard::add, () -> {
+        });
         Change change = new Change(collection, "id with spaces/and slashes", 42);
         await(log.announce(change));
         Awaitility.await().atMost(RealPostgres.WAIT).until(() -> heard.contains(change));
     }
 
     private List<Change> unconfirmed() {
-        return await(log.unconfirmed(Duration.ZERO, 100));
+        return mine(Duration.ZERO, null, 1000);
     }
 
     private void backdate(String id, int hours) {

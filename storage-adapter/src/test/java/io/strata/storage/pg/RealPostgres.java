@@ -84,7 +84,8 @@ final class RealPostgres {
         keys.onRevocation(hash -> keysSubscribed.compareAndSet(false, hash.equals("*")));
         ChangeLog.Change probe = new ChangeLog.Change("probe", UUID.randomUUID().toString(), 1);
         AtomicBoolean probeArrived = new AtomicBoolean();
-        changes.onAnnouncement(change -> probeArrived.compareAndSet(false, change.equals(probe)));
+        changes.onAnnouncement(change -> probeArrived.compareAndSet(false, change.equals(probe)), () -> {
+        });
         listener.connect();
         changes.listen();
         keys.listen();
