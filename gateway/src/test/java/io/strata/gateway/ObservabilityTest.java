@@ -52,13 +52,18 @@ class ObservabilityTest extends AuthenticatedTest {
         return after.getOrDefault(series, 0.0) - before.getOrDefault(series, 0.0);
     }
 
-    /** The first Redis calls of a fresh application may time out (connections, slot map, JIT): get past them. */
+    /**
+     * The first Redis calls of a fresh application may time out (connections, slot map, JIT): get past
+     * them, and until the near cache holds its lease (it answers strict reads only then).
+     */
     private static void warmUp() {
         String c = newCollection();
         for (int i = 0; i < 20; i++) {
             given().contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", c, "w" + i).then().statusCode(201);
             given().get("/v1/{c}/docs/{id}", c, "w" + i).then().statusCode(200);
         }
+        org.awaitility.Awaitility.await("the near cache answers strict reads").atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> "strata-near; hit".equals(given().get("/v1/{c}/docs/{id}", c, "w0").header("Cache-Status")));
     }
 
     @Test
@@ -67,24 +72,26 @@ class ObservabilityTest extends AuthenticatedTest {
         String c = newCollection();
         Map<String, Double> before = scrape();
         given().contentType("application/json").body("{\"m\":1}").put("/v1/{c}/docs/{id}", c, "doc").then().statusCode(201);
-        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);           // miss, fill stored (writes create no entry)
-        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);           // hit
-        redis.evict(c, "doc");
-        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);           // miss, fill stored
-        given().get("/v1/{c}/docs/{id}", c, "absent").then().statusCode(404);        // miss, negative fill stored
-        given().get("/v1/{c}/docs/{id}", c, "absent").then().statusCode(404);        // negative hit
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);           // near miss, Redis miss, fill stored
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);           // near hit
+        given().contentType("application/json").body("{\"m\":2}").put("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);           // near miss (the write dropped it), Redis hit
+        given().get("/v1/{c}/docs/{id}", c, "absent").then().statusCode(404);        // near miss, Redis miss, negative fill stored
+        given().get("/v1/{c}/docs/{id}", c, "absent").then().statusCode(404);        // near hit
         given().delete("/v1/{c}/docs/{id}", c, "doc").then().statusCode(204);        // tombstone written through (the entry was cached)
         Map<String, Double> after = scrape();
 
         assertEquals(1, delta(before, after, "strata_cache_reads_total{result=\"hit\"}"));
-        assertEquals(3, delta(before, after, "strata_cache_reads_total{result=\"miss\"}"));
-        assertEquals(1, delta(before, after, "strata_cache_reads_total{result=\"negative_hit\"}"));
+        assertEquals(2, delta(before, after, "strata_cache_reads_total{result=\"miss\"}"));
+        assertEquals(0, delta(before, after, "strata_cache_reads_total{result=\"negative_hit\"}"));
+        assertEquals(2, delta(before, after, "strata_cache_near_reads_total{result=\"hit\"}"));
+        assertEquals(3, delta(before, after, "strata_cache_near_reads_total{result=\"miss\"}"));
         assertEquals(0, delta(before, after, "strata_cache_reads_total{result=\"bypass\"}"));
-        assertEquals(3, delta(before, after, "strata_cache_fills_total{result=\"stored\"}"));
-        assertEquals(2, delta(before, after, "strata_cache_write_throughs_total{result=\"ok\"}"));
+        assertEquals(2, delta(before, after, "strata_cache_fills_total{result=\"stored\"}"));
+        assertEquals(3, delta(before, after, "strata_cache_write_throughs_total{result=\"ok\"}"));
         assertEquals(1, delta(before, after, "strata_cache_tombstones_total"));
-        assertEquals(3, delta(before, after, "strata_storage_queries_seconds_count{operation=\"read\",outcome=\"ok\"}"));
-        assertEquals(2, delta(before, after, "strata_storage_queries_seconds_count{operation=\"write\",outcome=\"ok\"}"));
+        assertEquals(2, delta(before, after, "strata_storage_queries_seconds_count{operation=\"read\",outcome=\"ok\"}"));
+        assertEquals(3, delta(before, after, "strata_storage_queries_seconds_count{operation=\"write\",outcome=\"ok\"}"));
         String getOk = "http_server_requests_seconds_count{method=\"GET\",outcome=\"SUCCESS\",status=\"200\",uri=\"" + DOC + "\"}";
         assertEquals(3, delta(before, after, getOk), () -> after.keySet().stream()
                 .filter(k -> k.startsWith("http_server_requests_seconds_count")).toList().toString());
@@ -135,7 +142,8 @@ class ObservabilityTest extends AuthenticatedTest {
         given().contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", c, "doc").then().statusCode(201);
         redis.evict(c, "doc");
         spans.reset();
-        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200).header("Cache-Status", "strata; fwd=miss; stored");
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200)
+                .header("Cache-Status", "strata; fwd=miss; stored, strata-near; fwd=miss; stored");
         List<SpanData> trace = traceOf("GET", c);
         SpanData server = named(trace, "GET " + DOC);
         SpanData cache = named(trace, "strata.cache.read");
@@ -147,19 +155,37 @@ class ObservabilityTest extends AuthenticatedTest {
     }
 
     @Test
-    void hitTraceHasOneRedisCommandAndNoStorageQuery() throws Exception {
+    void redisHitTraceHasOneRedisCommandAndNoStorageQuery() throws Exception {
         warmUp();
         String c = newCollection();
         given().contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", c, "doc").then().statusCode(201);
-        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200).header("Cache-Status", "strata; fwd=miss; stored");
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);
+        // a write through this instance drops its near copy and updates Redis: the next read is a Redis hit
+        given().contentType("application/json").body("[]").put("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);
+        traceOf("PUT", c);
         spans.reset();
-        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200).header("Cache-Status", "strata; hit");
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200).header("Cache-Status", "strata; hit, strata-near; fwd=miss; stored");
         List<SpanData> trace = traceOf("GET", c);
         SpanData cache = named(trace, "strata.cache.read");
         assertEquals(List.of("hmget"), childrenOf(trace, cache));
         assertTrue(trace.stream().noneMatch(s -> "postgresql".equals(s.getAttributes().asMap().entrySet().stream()
                 .filter(e -> e.getKey().getKey().equals("db.system")).map(e -> String.valueOf(e.getValue())).findFirst().orElse(""))),
                 "no PostgreSQL span on a hit");
+    }
+
+    @Test
+    void nearHitMakesNoCacheSpanAtAll() throws Exception {
+        warmUp();
+        String c = newCollection();
+        given().contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", c, "doc").then().statusCode(201);
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200);
+        traceOf("GET", c); // the filling read's spans are exported before the slate is cleaned
+        spans.reset();
+        given().get("/v1/{c}/docs/{id}", c, "doc").then().statusCode(200).header("Cache-Status", "strata-near; hit");
+        List<SpanData> trace = traceOf("GET", c);
+        named(trace, "GET " + DOC);
+        assertTrue(trace.stream().noneMatch(s -> s.getName().startsWith("strata.cache") || s.getName().equals("hmget")),
+                "answered from memory: " + trace.stream().map(SpanData::getName).toList());
     }
 
     @Test

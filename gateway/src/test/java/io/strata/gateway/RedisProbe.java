@@ -75,7 +75,7 @@ public class RedisProbe {
     /** Publishes a near-cache invalidation of the document as another instance's write-through does. */
     public void announce(String collection, String id) {
         send(Request.cmd(Command.PUBLISH).arg("strata:2:{near-invalidations}")
-                .arg(entryKey(collection, id) + " " + System.currentTimeMillis() + " peer0000"));
+                .arg(entryKey(collection, id) + " " + System.currentTimeMillis() + " peer0000 -"));
     }
 
     /** Which master serves the document's slot (for spreading test ids over the cluster). */
