@@ -5,19 +5,19 @@
 #   - the Redis, PostgreSQL (CloudNativePG) and namespace manifests in deploy/
 #   - blue-green and service-mesh renderings, and the fields no schema here covers (CNPG, mesh)
 #   - the GitHub workflows against the GitHub Actions schema
-#   deploy/check.sh [PATH/TO/k8s-validate/validate.sh]
+#   deploy/check.sh            (the validator is tools/k8s-validate, set up from package registries)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-validate=${1:-../shared/tools/k8s-validate/validate.sh}
+validate=tools/k8s-validate/validate.sh
 chart=gateway/target/helm/kubernetes/strata
 [ -d "$chart" ] || { echo "build first: ./mvnw package -DskipTests (the chart is generated)"; exit 1; }
-[ -x "$validate" ] || [ -f "$validate" ] || { echo "no validator at $validate"; exit 1; }
 failed=0
 check() { # description command...
   local what=$1; shift
   if "$@" >/tmp/strata-check.log 2>&1; then echo "ok    $what"; else echo "FAIL  $what"; cat /tmp/strata-check.log; failed=1; fi
 }
 
+check "CI needs nothing outside the repository" python3 tools/check-self-contained.py
 check "generated manifests (target/kubernetes/kubernetes.yml)" bash "$validate" gateway/target/kubernetes/kubernetes.yml
 for env in dev staging prod; do
   check "chart with deploy/helm/values-$env.yaml" bash "$validate" --chart "$chart" --values "deploy/helm/values-$env.yaml"
@@ -30,7 +30,7 @@ for workflow in .github/workflows/*.yml; do
 done
 
 # Renderings and fields no schema here covers
-helm=${K8S_VALIDATE_CACHE:-$HOME/.cache/k8s-validate}/bin/helm/helm
+helm=$(bash "$validate" --helm)
 render() { "$helm" template strata "$chart" --kube-version 1.33.0 --api-versions monitoring.coreos.com/v1 \
   --api-versions autoscaling.k8s.io/v1 "$@"; }
 render --values deploy/helm/values-prod.yaml >/tmp/strata-prod.yaml
