@@ -25,6 +25,7 @@ done
 check "namespace, quota and limits" bash "$validate" deploy/namespace/namespace.yaml
 check "Redis Cluster StatefulSet" bash "$validate" deploy/redis/redis-cluster.yaml
 check "CloudNativePG cluster, backups, recovery (schema: SKIP, fields below)" bash "$validate" deploy/postgres/*.yaml
+check "workflow policy: pins, inputs, release after CI, signature, smoke test, rollback" python3 tools/check-workflows.py
 for workflow in .github/workflows/*.yml; do
   check "workflow $workflow" bash "$validate" --workflow "$workflow"
 done
