@@ -38,7 +38,7 @@ deployment = find(prod, "Deployment", "strata")
 assert deployment["spec"]["template"]["metadata"]["annotations"]["linkerd.io/inject"] == "disabled", "no mesh by default"
 assert deployment["spec"]["template"]["metadata"]["annotations"]["sidecar.istio.io/inject"] == "false"
 config = find(prod, "ConfigMap", "strata-config")["data"]
-assert config["QUARKUS_REDIS_HOSTS"].startswith("redis://") and config["STRATA_CACHE_REPLICA_ACKS"] == "1"
+assert config["QUARKUS_REDIS_HOSTS"].startswith("redis://strata:${quarkus.redis.password}@") and config["STRATA_CACHE_REPLICA_ACKS"] == "1"
 assert not any(k for k in config if "PASSWORD" in k or "SECRET" in k), "no secret in the ConfigMap"
 
 # staging: single node, no PDB, no HPA
@@ -154,6 +154,9 @@ max_connections = int(cluster["spec"]["postgresql"]["parameters"]["max_connectio
 reserved = 3 + 10  # superuser_reserved_connections, and the operator, replication and backups
 if "pooler-rw" in prod_config["QUARKUS_DATASOURCE_REACTIVE_URL"]:
     rw, listen = poolers["strata-db-pooler-rw"], poolers["strata-db-pooler-listen"]
+    assert prod_config["QUARKUS_DATASOURCE_REACTIVE_POSTGRESQL_USE_LAYER7_PROXY"] == "true", "no named statements through PgBouncer"
+    assert prod_config["QUARKUS_DATASOURCE_REACTIVE_CACHE_PREPARED_STATEMENTS"] == "false"
+    assert "pooler-listen" in prod_config["STRATA_STORAGE_LISTEN_URL"], "LISTEN through the session-mode pooler"
     clients = pods * pool
     assert clients <= int(rw["spec"]["pgbouncer"]["parameters"]["max_client_conn"]) * rw["spec"]["instances"], clients
     server = sum(int(p["spec"]["pgbouncer"]["parameters"]["default_pool_size"]) * p["spec"]["instances"] for p in poolers.values())
