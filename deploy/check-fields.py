@@ -118,6 +118,10 @@ assert prod_config["QUARKUS_DATASOURCE_REACTIVE_TLS_CONFIGURATION_NAME"] == "pos
 ca_path = prod_config["QUARKUS_TLS__POSTGRES__TRUST_STORE_PEM_CERTS"]
 mounts = {m["mountPath"]: m["name"] for m in find(prod, "Deployment")["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]}
 assert ca_path.rsplit("/", 1)[0] in mounts, f"the CA at {ca_path} is mounted"
+ca_volume = lambda resources: next(v for v in find(resources, "Deployment")["spec"]["template"]["spec"]["volumes"]
+                                   if v["name"] == mounts[ca_path.rsplit("/", 1)[0]])["secret"]["secretName"]
+assert ca_volume(prod) == "strata-db-ca", "CloudNativePG's CA of strata-db"
+assert ca_volume(docs("/tmp/strata-pitr.yaml")) == "strata-db-restored-ca", "after a recovery, the restored cluster's CA"
 
 data_prod = docs("/tmp/strata-data-prod.yaml")
 cluster = find(data_prod, "Cluster", "strata-db")
@@ -200,4 +204,14 @@ assert {"app.kubernetes.io/name": "strata"} in client_peers and all(
     labels.get("app.kubernetes.io/name") in ("strata", "redis", "redis-cluster-create") for labels in client_peers), client_peers
 for r in data_prod:
     assert r["kind"] != "Secret", "no Secret values committed"
+
+# cluster autoscaling: Karpenter consolidates one node at a time, nodes have no public address
+karpenter = docs("deploy/cluster/karpenter-nodepool.yaml")
+pool = find(karpenter, "NodePool")["spec"]
+assert pool["disruption"]["budgets"] == [{"nodes": "1"}] and pool["template"]["spec"]["expireAfter"]
+assert find(karpenter, "EC2NodeClass")["spec"]["associatePublicIPAddress"] is False
+assert hpa["spec"]["maxReplicas"] * 2 <= int(pool["limits"]["cpu"]), "the node pool can hold the HPA's maximum (2 CPU limit each)"
+# the aggregator admits the node agents only
+fluentd = docs("observability/logging/fluentd.yaml")
+assert find(fluentd, "NetworkPolicy")["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "strata-fluent-bit"}
 print("deployment fields: ok")

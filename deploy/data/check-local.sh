@@ -164,6 +164,8 @@ admin_key=sk_$(openssl rand -hex 20)
  export STRATA_AUTH_PEPPER=$(openssl rand -hex 32) STRATA_AUTH_BOOTSTRAP_ADMIN_KEY=$admin_key
  export QUARKUS_HTTP_PORT=$api QUARKUS_MANAGEMENT_PORT=$management
  export QUARKUS_VERTX_USE_ASYNC_DNS=true QUARKUS_VERTX_RESOLVER_HOSTS_PATH=$hosts
+ # request-path lines too, for the log parser check below (as values-dev.yaml does)
+ export QUARKUS_LOG_CATEGORY__IO_STRATA__LEVEL=DEBUG
  exec "${JAVA_HOME:-/usr}/bin/java" -jar "$jar") >"$work/gateway.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 90); do curl -fs "http://127.0.0.1:$management/q/health/ready" >/dev/null && break; sleep 1; done
@@ -200,6 +202,7 @@ owners=$(as_pg "$pg_bin/psql" -X -At -h "$work" -p "$pg_port" -U postgres -d "$d
 echo "ok    migrations ran as $owner; $role may not create, alter, drop or truncate"
 
 kill "${pids[-1]}" 2>/dev/null || true   # the gateway
+python3 observability/logging/check-parser.py "$work/gateway.log" || fail "log shipping configuration against real lines"
 
 echo "== a full restart of Redis on new addresses"
 if [ "$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; then echo "skipped: needs root for a private /etc/hosts"; exit 0; fi
