@@ -164,8 +164,8 @@ admin_key=sk_$(openssl rand -hex 20)
  export STRATA_AUTH_PEPPER=$(openssl rand -hex 32) STRATA_AUTH_BOOTSTRAP_ADMIN_KEY=$admin_key
  export QUARKUS_HTTP_PORT=$api QUARKUS_MANAGEMENT_PORT=$management
  export QUARKUS_VERTX_USE_ASYNC_DNS=true QUARKUS_VERTX_RESOLVER_HOSTS_PATH=$hosts
- # request-path lines too, for the log parser check below (as values-dev.yaml does)
- export QUARKUS_LOG_CATEGORY__IO_STRATA__LEVEL=DEBUG
+ # a line per request (the access log, written inside the request's trace), for the log parser check below
+ export QUARKUS_HTTP_ACCESS_LOG_ENABLED=true
  exec "${JAVA_HOME:-/usr}/bin/java" -jar "$jar") >"$work/gateway.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 90); do curl -fs "http://127.0.0.1:$management/q/health/ready" >/dev/null && break; sleep 1; done
