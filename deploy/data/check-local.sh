@@ -63,7 +63,16 @@ echo "strata ACL rules: $(cat "$work/conf/strata.acl")"
 
 mkdir -p "$work/secrets" && for name in admin replication strata; do openssl rand -hex 24 | tr -d '\n' > "$work/secrets/$name-password"; done
 chmod 600 "$work/secrets"/*
-base=$((21000 + RANDOM % 20000))
+# a base port whose neighbours are all free (Redis nodes and bus ports, PostgreSQL, PgBouncer, the gateway)
+for _ in $(seq 1 20); do
+  base=$((21000 + RANDOM % 20000))
+  used=$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u)
+  clash=0
+  for p in $(seq $base $((base + 3))) $(seq $((base + 10000)) $((base + 10003))) $((base + 100)) $((base + 101)) $((base + 200)) $((base + 201)); do
+    grep -qx "$p" <<<"$used" && clash=1
+  done
+  [ "$clash" = 0 ] && break
+done
 hosts=$work/hosts
 echo "127.0.0.1 localhost" > "$hosts"
 
@@ -112,7 +121,8 @@ owner_pw=$(openssl rand -hex 16); role_pw=$(openssl rand -hex 16)
 pg_port=$((base + 100)); bouncer_port=$((base + 101))
 [ "$(id -u)" = 0 ] && chown postgres "$work"
 as_pg "$pg_bin/initdb" -D "$work/pg" -U postgres --auth-local=trust --auth-host=scram-sha-256 >/dev/null
-as_pg "$pg_bin/pg_ctl" -D "$work/pg" -o "-p $pg_port -k $work -h 127.0.0.1" -l "$work/pg.log" -w start >/dev/null
+as_pg "$pg_bin/pg_ctl" -D "$work/pg" -o "-p $pg_port -k $work -h 127.0.0.1" -l "$work/pg.log" -w start >/dev/null \
+  || { cat "$work/pg.log"; fail "PostgreSQL does not start"; }
 su_sql() { as_pg "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$pg_port" -U postgres -d "$1" -c "$2"; }
 # what initdb does for the owner, then postInitApplicationSQL in the new database, then the managed role
 su_sql postgres "CREATE ROLE $owner LOGIN PASSWORD '$owner_pw'"

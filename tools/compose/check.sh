@@ -54,7 +54,16 @@ echo "valid; services: $(python3 -c "import json; print(', '.join(json.load(open
 get() { python3 -c "import json,sys; d=json.load(open('$work/services.json')); print(json.dumps(eval(sys.argv[1], {'d': d})))" "$1"; }
 
 echo "== Redis nodes, started with the arguments Compose passes"
-base=$((20000 + RANDOM % 20000))
+# a base port whose neighbours are all free (Redis nodes, their bus ports, PostgreSQL, the gateway)
+for _ in $(seq 1 20); do
+  base=$((20000 + RANDOM % 20000))
+  used=$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u)
+  clash=0
+  for p in $base $((base + 1)) $((base + 2)) $((base + 10000)) $((base + 10001)) $((base + 10002)) $((base + 100)) $((base + 200)) $((base + 201)); do
+    grep -qx "$p" <<<"$used" && clash=1
+  done
+  [ "$clash" = 0 ] && break
+done
 declare -A port
 hosts_file=$work/hosts
 echo "127.0.0.1 localhost" > "$hosts_file"
@@ -109,7 +118,8 @@ get "d['postgres']['environment']['POSTGRES_PASSWORD']" | python3 -c "import jso
 [ "$(id -u)" = 0 ] && chown postgres "$work" "$work/pgpass"
 pg_port=$((base + 100))
 as_pg "$pg_bin/initdb" -D "$work/postgres" -U "$pg_user" --pwfile="$work/pgpass" -A scram-sha-256 >/dev/null
-as_pg "$pg_bin/pg_ctl" -D "$work/postgres" -o "-p $pg_port -k $work -h 127.0.0.1" -l "$work/postgres.log" -w start >/dev/null
+as_pg "$pg_bin/pg_ctl" -D "$work/postgres" -o "-p $pg_port -k $work -h 127.0.0.1" -l "$work/postgres.log" -w start >/dev/null \
+  || { cat "$work/postgres.log"; exit 1; }
 PGPASSWORD=$(cat "$work/pgpass") "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U "$pg_user" -d postgres -c "CREATE DATABASE \"$pg_db\"" >/dev/null
 # the service's healthcheck, on this server
 mapfile -d "" -t health < <(python3 -c "import json; [print(a, end='\\0') for a in json.load(open('$work/services.json'))['postgres']['healthcheck'][1:]]")
