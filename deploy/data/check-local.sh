@@ -36,6 +36,8 @@ chmod 755 "$work"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # PgBouncer runs under runuser: stop it by its own pid
+  [ -f "$work/pgbouncer.pid" ] && kill "$(cat "$work/pgbouncer.pid")" 2>/dev/null || true
   as_pg "$pg_bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
   wait 2>/dev/null || true
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
