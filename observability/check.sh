@@ -31,11 +31,7 @@ python3 -c "import yaml,sys; d=yaml.safe_load(open('$rules')); yaml.safe_dump({'
 cp observability/prometheus/strata-rules.test.yaml "$work/"
 promtool check rules "$work/strata.rules.yaml"
 (cd "$work" && promtool test rules strata-rules.test.yaml)
-validate=../shared/tools/k8s-validate/validate.sh
-if [ -x "$validate" ] || [ -f "$validate" ]; then
-  bash "$validate" --rules "$rules"
-  bash "$validate" observability/logging/fluent-bit.yaml
-fi
+bash tools/k8s-validate/validate.sh --rules "$rules"
 
 echo "== a gateway with real PostgreSQL and Redis Cluster"
 jar=gateway/target/quarkus-app/quarkus-run.jar

@@ -77,10 +77,12 @@ class KubernetesManifestIT {
     }
 
     @Test
-    void serviceExposesHttp() {
-        JsonNode service = resource("Service");
-        assertEquals(8080, service.at("/spec/ports/0/targetPort").asInt());
-        assertEquals("strata", service.at("/spec/selector/app.kubernetes.io~1name").asText());
+    void serviceExposesOnlyTheApiPort() throws IOException {
+        JsonNode ports = resource("Service").at("/spec/ports");
+        assertEquals(1, ports.size(), "the API Service carries one port: " + ports);
+        assertEquals("http", ports.get(0).path("name").asText());
+        assertEquals(Integer.parseInt(properties().getProperty("quarkus.http.port")), ports.get(0).path("targetPort").asInt());
+        assertEquals("strata", resource("Service").at("/spec/selector/app.kubernetes.io~1name").asText());
     }
 
     @Test
@@ -155,10 +157,27 @@ class KubernetesManifestIT {
     }
 
     @Test
-    void prometheusScrapesTheService() {
-        JsonNode monitor = resource("ServiceMonitor");
-        assertEquals("/q/metrics", monitor.at("/spec/endpoints/0/path").asText());
-        assertEquals("http", monitor.at("/spec/endpoints/0/port").asText());
+    void prometheusScrapesTheManagementPortOfEachPod() throws IOException {
+        assertTrue(resources.stream().noneMatch(r -> "ServiceMonitor".equals(r.path("kind").asText())),
+                "nothing scrapes through the API Service");
+        JsonNode monitor = resource("PodMonitor");
+        JsonNode endpoints = monitor.at("/spec/podMetricsEndpoints");
+        assertEquals(1, endpoints.size());
+        assertEquals("/q/metrics", endpoints.get(0).path("path").asText());
+        assertEquals("management", endpoints.get(0).path("port").asText());
         assertEquals("strata", monitor.at("/spec/selector/matchLabels/app.kubernetes.io~1name").asText());
+        assertFalse(monitor.at("/metadata/labels/release").asText().isEmpty(), "a label the operator's selector matches");
+        int management = Integer.parseInt(properties().getProperty("quarkus.management.port"));
+        List<String> named = new ArrayList<>();
+        container().path("ports").forEach(p -> named.add(p.path("name").asText() + "=" + p.path("containerPort").asInt()));
+        assertTrue(named.contains("management=" + management), "the container names its management port: " + named);
+    }
+
+    private static java.util.Properties properties() throws IOException {
+        java.util.Properties properties = new java.util.Properties();
+        try (var in = Files.newInputStream(Path.of("src", "main", "resources", "application.properties"))) {
+            properties.load(in);
+        }
+        return properties;
     }
 }
