@@ -257,7 +257,12 @@ public class RedisNodes {
         try {
             URI template = new URI(configured.get(0));
             int colon = node.lastIndexOf(':');
-            return new URI(template.getScheme(), template.getUserInfo(), node.substring(0, colon),
+            String userInfo = template.getUserInfo();
+            // a user named in the hosts with its password given apart (quarkus.redis.password): carry both
+            if (userInfo != null && userInfo.indexOf(':') < 0 && base.getPassword() != null) {
+                userInfo = userInfo + ":" + base.getPassword();
+            }
+            return new URI(template.getScheme(), userInfo, node.substring(0, colon),
                     Integer.parseInt(node.substring(colon + 1)), null, null, null).toString();
         } catch (URISyntaxException | RuntimeException e) {
             return null;

@@ -26,16 +26,36 @@ public class PgListener {
     private final Vertx vertx;
     private final PgSubscriber subscriber;
 
+    /**
+     * @param listenUrl where to listen when the request path goes through a transaction-mode pooler,
+     *                  which cannot hold a {@code LISTEN}: a direct or session-mode address
+     *                  ({@code strata.storage.listen-url}); the request path's URL otherwise
+     * @param tlsName   the TLS configuration the request path uses, applied here too (its trust store,
+     *                  for {@code sslmode=verify-full})
+     */
     public PgListener(Vertx vertx,
             @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
+            @ConfigProperty(name = "strata.storage.listen-url") java.util.Optional<String> listenUrl,
             @ConfigProperty(name = "quarkus.datasource.username") String user,
-            @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
+            @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password,
+            @ConfigProperty(name = "quarkus.datasource.reactive.tls-configuration-name") java.util.Optional<String> tlsName,
+            jakarta.enterprise.inject.Instance<io.quarkus.tls.TlsConfigurationRegistry> tls) {
         this.vertx = vertx;
-        String uri = url.startsWith("vertx-reactive:") ? url.substring("vertx-reactive:".length()) : url;
+        String chosen = listenUrl.filter(u -> !u.isBlank()).orElse(url);
+        String uri = chosen.startsWith("vertx-reactive:") ? chosen.substring("vertx-reactive:".length()) : chosen;
         PgConnectOptions options = PgConnectOptions.fromUri(uri).setUser(user);
         if (!password.isEmpty()) {
             options.setPassword(password);
         }
+        tlsName.filter(name -> tls != null && tls.isResolvable()).flatMap(name -> tls.get().get(name)).ifPresent(configuration -> {
+            options.setSsl(true);
+            if (configuration.getTrustStoreOptions() != null) {
+                options.setTrustOptions(configuration.getTrustStoreOptions());
+            }
+            if (configuration.getKeyStoreOptions() != null) {
+                options.setKeyCertOptions(configuration.getKeyStoreOptions());
+            }
+        });
         this.subscriber = PgSubscriber.subscriber(vertx, options);
         subscriber.reconnectPolicy(attempt -> 500L);
     }

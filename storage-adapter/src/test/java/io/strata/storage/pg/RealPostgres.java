@@ -67,7 +67,8 @@ final class RealPostgres {
         pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(16)).connectingTo(connect).using(vertx).build();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         guards = new StorageGuards(config, registry);
-        listener = new PgListener(vertx, server.reactiveUrl(), EmbeddedPostgres.USER, server.password());
+        listener = new PgListener(vertx, server.reactiveUrl(), java.util.Optional.empty(), EmbeddedPostgres.USER, server.password(),
+                java.util.Optional.empty(), null);
         documents = new PgDocumentStore(pool, guards, registry);
         changes = new PgChangeLog(pool, guards, listener);
         keys = new PgApiKeyStore(pool, guards, listener);
