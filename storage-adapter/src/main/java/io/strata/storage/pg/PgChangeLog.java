@@ -33,7 +33,9 @@ public class PgChangeLog implements ChangeLog {
             + "WHERE recorded_at < now() - make_interval(secs => $1) AND (collection, id) > ($3, $4) "
             + "ORDER BY collection, id LIMIT $2";
     private static final String PENDING = "SELECT 1 FROM document_changes WHERE collection = $1 AND id = $2 AND version >= $3";
-    private static final String CONFIRM = "DELETE FROM document_changes WHERE collection = $1 AND id = $2 AND version = $3";
+    /** Confirms a batch in one statement; a newer change of a document (another version) stays. */
+    private static final String CONFIRM = "DELETE FROM document_changes d USING unnest($1::text[], $2::text[], $3::bigint[]) "
+            + "AS c(collection, id, version) WHERE d.collection = c.collection AND d.id = c.id AND d.version = c.version";
     private static final String ANNOUNCE = "SELECT pg_notify('" + CHANNEL + "', $1)";
 
     private final Pool pool;
@@ -93,8 +95,10 @@ public class PgChangeLog implements ChangeLog {
         if (changes.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        List<Tuple> batch = changes.stream().map(c -> Tuple.of(c.collection(), c.id(), c.version())).toList();
-        return guards.write(() -> pool.preparedQuery(CONFIRM).executeBatch(batch)).replaceWithVoid();
+        Tuple batch = Tuple.tuple().addArrayOfString(changes.stream().map(Change::collection).toArray(String[]::new))
+                .addArrayOfString(changes.stream().map(Change::id).toArray(String[]::new))
+                .addArrayOfLong(changes.stream().map(Change::version).toArray(Long[]::new));
+        return guards.write(() -> pool.preparedQuery(CONFIRM).execute(batch)).replaceWithVoid();
     }
 
     @Override
