@@ -29,6 +29,8 @@ final class Workload {
     final AtomicLong errors = new AtomicLong();
     /** 503 problem answers (storage unavailable). */
     final AtomicLong unavailable = new AtomicLong();
+    /** 503 answers to writes that are committed but whose cache could not be repaired in time (not acknowledged). */
+    final AtomicLong notVisible = new AtomicLong();
     /** Reads answered with a copy past its freshness because storage failed. */
     final AtomicLong staleServed = new AtomicLong();
     final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
@@ -138,7 +140,7 @@ final class Workload {
         }
         if (response.statusCode() == 503 && response.headers().firstValue("Retry-After").isPresent()
                 && response.headers().firstValue("Content-Type").orElse("").startsWith("application/problem+json")) {
-            unavailable.incrementAndGet();
+            (response.body().contains("urn:strata:problem:write-not-visible") ? notVisible : unavailable).incrementAndGet();
             return;
         }
         errors.incrementAndGet();

@@ -6,6 +6,8 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 
 import io.strata.cache.CacheConfig;
+import io.strata.cache.CacheStatus;
+import io.strata.cache.CachedLookup;
 import io.strata.storage.Lookup;
 
 /**
@@ -34,8 +36,8 @@ import io.strata.storage.Lookup;
  */
 final class NearCache {
 
-    /** A held answer and the {@link System#nanoTime()} at which its read began. */
-    private record Held(Lookup lookup, long readAt) {
+    /** A held answer, until when it is fresh (epoch ms), and the {@link System#nanoTime()} at which its read began. */
+    private record Held(Lookup lookup, long freshUntil, long readAt) {
     }
 
     /** Bytes an entry costs besides its body: key, entry objects, the cache's own node. */
@@ -73,10 +75,11 @@ final class NearCache {
     }
 
     /**
-     * The held answer for {@code key}: for a strict read ({@code maxStale == null}) only an exact one;
-     * otherwise an exact one, or one at most {@code maxStale} (and the TTL) old. {@code null}: none.
+     * The held answer for {@code key}: for a strict read ({@code maxStale == null}) only an exact one
+     * that is still fresh (past its freshness, the cache tier's own rules for stale entries apply);
+     * otherwise also one at most {@code maxStale} (and the TTL) old. {@code null}: none.
      */
-    Lookup get(String key, Duration maxStale) {
+    CachedLookup get(String key, Duration maxStale) {
         if (channelSince == NEVER) {
             return null;
         }
@@ -85,13 +88,17 @@ final class NearCache {
             return null;
         }
         long now = System.nanoTime();
-        if (exact(held, now)) {
-            return held.lookup();
+        if (exact(held, now) && held.freshUntil() > System.currentTimeMillis()) {
+            return answer(held);
         }
         if (maxStale == null || now - held.readAt() > Math.min(maxStale.toNanos(), ttlNanos)) {
             return null;
         }
-        return held.lookup();
+        return answer(held);
+    }
+
+    private static CachedLookup answer(Held held) {
+        return new CachedLookup(held.lookup(), CacheStatus.NEAR_HIT, held.freshUntil());
     }
 
     private boolean exact(Held held, long now) {
@@ -111,12 +118,12 @@ final class NearCache {
      * Holds the answer of a strict read that began at {@code readAt}, unless an invalidation of the
      * document (or a gap in the invalidation channel) came after that moment. Returns whether it was held.
      */
-    boolean offer(String key, Lookup lookup, long readAt) {
+    boolean offer(String key, Lookup lookup, long freshUntil, long readAt) {
         if (readAt - channelSince < 0 || lookup instanceof Lookup.Found found && found.document().body().length > maxBodyBytes
                 || invalidatedSince(key, readAt)) {
             return false;
         }
-        Held held = new Held(lookup, readAt);
+        Held held = new Held(lookup, freshUntil, readAt);
         entries.asMap().merge(key, held, (old, next) -> next.lookup().version() >= old.lookup().version() ? next : old);
         // an invalidation that arrived while this answer was being put in is not overwritten by it
         if (invalidatedSince(key, readAt) || readAt - channelSince < 0) {

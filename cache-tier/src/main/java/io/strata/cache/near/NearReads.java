@@ -19,7 +19,6 @@ import io.strata.cache.redis.CacheKeys;
 import io.strata.cache.redis.RedisNodes;
 import io.strata.cache.redis.RedisOptionsCapture;
 import io.strata.cache.redis.Scripts.Announcement;
-import io.strata.storage.Lookup;
 import io.vertx.mutiny.core.Vertx;
 
 /**
@@ -101,17 +100,17 @@ public class NearReads {
             return strict.get();
         }
         String entryKey = keys.entry(collection, id);
-        Lookup held = near.get(entryKey, accepts ? maxStale : null);
+        CachedLookup held = near.get(entryKey, accepts ? maxStale : null);
         if (held != null) {
             hits.increment();
-            return Uni.createFrom().item(new CachedLookup(held, CacheStatus.NEAR_HIT));
+            return Uni.createFrom().item(held);
         }
         misses.increment();
         long readAt = NearCache.now();
         return strict.get().map(read -> {
             // a stale serve is not an answer the staleness bound can start from
-            boolean stored = read.status().staleBy() == null && near.offer(entryKey, read.lookup(), readAt);
-            return new CachedLookup(read.lookup(), read.status().nearMiss(stored));
+            boolean stored = read.status().staleBy() == null && near.offer(entryKey, read.lookup(), read.freshUntil(), readAt);
+            return new CachedLookup(read.lookup(), read.status().nearMiss(stored), read.freshUntil());
         });
     }
 

@@ -99,7 +99,8 @@ public class FillLease {
 
     /** Storage without the cache, collapsed per document here. */
     Uni<CachedLookup> storageOnly(String collection, String id, Forward forward) {
-        return storageReads.read(collection, id).map(lookup -> new CachedLookup(lookup, CacheStatus.forwarded(forward, false)));
+        return storageReads.read(collection, id).map(lookup -> new CachedLookup(lookup, CacheStatus.forwarded(forward, false),
+                lifetimes.of(lookup).freshUntil()));
     }
 
     private Uni<CachedLookup> leaseAndFill(String collection, String id, Forward forward, long deadline) {
@@ -113,7 +114,7 @@ public class FillLease {
                     }
                     return switch (outcome) {
                         case LeaseOutcome.Fresh fresh -> Uni.createFrom().item(new CachedLookup(fresh.entry().lookup(),
-                                CacheStatus.collapsed(forward)));
+                                CacheStatus.collapsed(forward), fresh.entry().freshUntil()));
                         case LeaseOutcome.Taken taken -> fill(collection, id, token, forward);
                         case LeaseOutcome.Held held -> {
                             metrics.leaseWaits.increment();
@@ -140,7 +141,7 @@ public class FillLease {
                     }
                     Entry entry = Entry.decode(collection, id, responses.get(0));
                     if (entry != null && entry.freshAt(System.currentTimeMillis())) {
-                        return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.collapsed(forward)));
+                        return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.collapsed(forward), entry.freshUntil()));
                     }
                     if (responses.get(1).toInteger() == 0) {
                         return leaseAndFill(collection, id, forward, deadline);
@@ -154,8 +155,10 @@ public class FillLease {
         CacheKeys.Document document = keys.document(collection, id);
         return store.read(collection, id)
                 .onFailure().call(failure -> redis.run("release", Scripts.release(document.token(), token)).onFailure().recoverWithNull())
-                .flatMap(lookup -> hooks.runBeforeStore(collection, id)
-                        .flatMap(ignored -> redis.run("fill", Scripts.fill(document, token, lookup, lifetimes.of(lookup))))
+                .flatMap(lookup -> {
+                    Scripts.Freshness freshness = lifetimes.of(lookup);
+                    return hooks.runBeforeStore(collection, id)
+                        .flatMap(ignored -> redis.run("fill", Scripts.fill(document, token, lookup, freshness)))
                         .map(outcome -> {
                             (switch (outcome) {
                                 case STORED -> metrics.fillsStored;
@@ -165,6 +168,7 @@ public class FillLease {
                             return outcome == Scripts.FillOutcome.STORED;
                         })
                         .onFailure().recoverWithItem(false)
-                        .map(stored -> new CachedLookup(lookup, CacheStatus.forwarded(forward, stored))));
+                        .map(stored -> new CachedLookup(lookup, CacheStatus.forwarded(forward, stored), freshness.freshUntil()));
+                });
     }
 }

@@ -135,13 +135,15 @@ public class Invalidations {
                 .map(responses -> responses.get(1).toInteger() >= acks);
     }
 
-    /** A few quick attempts (a connection that was just cut is usually replaced within milliseconds). */
+    /**
+     * Two attempts: a quick one (a connection that was just cut is usually replaced within
+     * milliseconds), then one with the repair timeout (a Redis that answers slowly still answers).
+     */
     Uni<Boolean> invalidateNow(String collection, String id, String writeId) {
-        return invalidate(collection, id, writeId).invoke(ok -> {
-            if (!ok) {
-                throw new IllegalStateException("too few replicas acknowledged the invalidation");
-            }
-        }).onFailure().retry().withBackOff(Duration.ofMillis(5), Duration.ofMillis(80)).atMost(5).onFailure().recoverWithItem(false);
+        Duration repair = config.redis().repairTimeout();
+        return invalidate(collection, id, writeId).onFailure().recoverWithItem(false).flatMap(done -> done
+                ? Uni.createFrom().item(true)
+                : invalidate(collection, id, writeId, repair, repair.plus(config.replicaAckTimeout())).onFailure().recoverWithItem(false));
     }
 
     /**

@@ -80,7 +80,7 @@ public class StrictReads {
             long staleMillis = System.currentTimeMillis() - entry.freshUntil();
             if (staleMillis < 0) {
                 (entry.lookup() instanceof io.strata.storage.Lookup.Found ? metrics.hits : metrics.negativeHits).increment();
-                return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.HIT));
+                return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.HIT, entry.freshUntil()));
             }
             return stale(collection, id, entry, Duration.ofMillis(staleMillis), options);
         });
@@ -91,7 +91,7 @@ public class StrictReads {
             metrics.staleHits.increment();
             lease.load(collection, id, Forward.STALE).subscribe().with(ignored -> {
             }, failure -> LOG.debugf("background refresh of %s/%s failed: %s", collection, id, failure));
-            return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.stale(staleBy, "stale-while-revalidate")));
+            return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.stale(staleBy, "stale-while-revalidate"), entry.freshUntil()));
         }
         Duration tolerance = options.staleIfError() == null || options.staleIfError().compareTo(config.staleIfError()) > 0
                 ? config.staleIfError() : options.staleIfError();
@@ -101,7 +101,7 @@ public class StrictReads {
                         return Uni.createFrom().failure(failure);
                     }
                     metrics.staleHits.increment();
-                    return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.stale(staleBy, "stale-if-error")));
+                    return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.stale(staleBy, "stale-if-error"), entry.freshUntil()));
                 });
     }
 

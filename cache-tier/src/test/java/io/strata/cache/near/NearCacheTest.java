@@ -51,6 +51,8 @@ class NearCacheTest {
         };
     }
 
+    private static final long FRESH = Long.MAX_VALUE;
+
     private static Lookup found(long version, int size) {
         return new Lookup.Found(new Document("c", "d", version, new byte[size]));
     }
@@ -64,17 +66,17 @@ class NearCacheTest {
     @Test
     void holdsAStrictAnswerForReadsThatAcceptItsAge() throws Exception {
         NearCache near = live(Duration.ofSeconds(10));
-        assertTrue(near.offer("k", found(3, 10), NearCache.now()));
-        assertEquals(3, near.get("k", Duration.ofSeconds(5)).version());
+        assertTrue(near.offer("k", found(3, 10), FRESH, NearCache.now()));
+        assertEquals(3, near.get("k", Duration.ofSeconds(5)).lookup().version());
         Thread.sleep(30);
         assertNull(near.get("k", Duration.ofMillis(20)), "older than the client accepts");
-        assertEquals(3, near.get("k", Duration.ofSeconds(5)).version());
+        assertEquals(3, near.get("k", Duration.ofSeconds(5)).lookup().version());
     }
 
     @Test
     void theTtlBoundsEveryAnswerWhateverTheClientAccepts() throws Exception {
         NearCache near = live(Duration.ofMillis(40));
-        near.offer("k", found(1, 10), NearCache.now());
+        near.offer("k", found(1, 10), FRESH, NearCache.now());
         Thread.sleep(60);
         assertNull(near.get("k", Duration.ofDays(1)));
     }
@@ -84,39 +86,39 @@ class NearCacheTest {
         NearCache near = live(Duration.ofSeconds(10));
         long before = NearCache.now();
         near.invalidate("k");
-        assertFalse(near.offer("k", found(1, 10), before));
+        assertFalse(near.offer("k", found(1, 10), FRESH, before));
         assertNull(near.get("k", Duration.ofSeconds(5)));
-        assertTrue(near.offer("k", found(2, 10), NearCache.now()), "a read that began after it may");
-        assertEquals(2, near.get("k", Duration.ofSeconds(5)).version());
+        assertTrue(near.offer("k", found(2, 10), FRESH, NearCache.now()), "a read that began after it may");
+        assertEquals(2, near.get("k", Duration.ofSeconds(5)).lookup().version());
     }
 
     @Test
     void anOlderVersionNeverReplacesANewerOne() {
         NearCache near = live(Duration.ofSeconds(10));
-        near.offer("k", found(5, 10), NearCache.now());
-        near.offer("k", found(4, 10), NearCache.now());
-        assertEquals(5, near.get("k", Duration.ofSeconds(5)).version());
+        near.offer("k", found(5, 10), FRESH, NearCache.now());
+        near.offer("k", found(4, 10), FRESH, NearCache.now());
+        assertEquals(5, near.get("k", Duration.ofSeconds(5)).lookup().version());
     }
 
     @Test
     void withoutItsChannelItServesAndHoldsNothing() {
         NearCache near = new NearCache(config(Duration.ofSeconds(10), 1024));
-        assertFalse(near.offer("k", found(1, 10), NearCache.now()), "not live yet");
+        assertFalse(near.offer("k", found(1, 10), FRESH, NearCache.now()), "not live yet");
         near.live();
         long beforeGap = NearCache.now();
-        near.offer("k", found(1, 10), NearCache.now());
+        near.offer("k", found(1, 10), FRESH, NearCache.now());
         near.down();
         assertNull(near.get("k", Duration.ofSeconds(5)));
         near.live();
         assertNull(near.get("k", Duration.ofSeconds(5)), "dropped: messages may have been missed");
-        assertFalse(near.offer("k", found(1, 10), beforeGap), "a read from before the gap is not held");
+        assertFalse(near.offer("k", found(1, 10), FRESH, beforeGap), "a read from before the gap is not held");
     }
 
     @Test
     void largeBodiesAreNotHeld() {
         NearCache near = live(Duration.ofSeconds(10));
-        assertFalse(near.offer("k", found(1, 2048), NearCache.now()));
-        assertTrue(near.offer("n", Lookup.absent("c", "n", 7), NearCache.now()), "a negative answer is held");
+        assertFalse(near.offer("k", found(1, 2048), FRESH, NearCache.now()));
+        assertTrue(near.offer("n", Lookup.absent("c", "n", 7), FRESH, NearCache.now()), "a negative answer is held");
     }
 
     @Test
@@ -125,7 +127,7 @@ class NearCacheTest {
         near.live();
         long readAt = NearCache.now();
         for (int i = 0; i < 100; i++) {
-            assertTrue(near.offer("key-" + i, new Lookup.Found(new Document("c", "d" + i, 1, new byte[60 * 1024])), readAt));
+            assertTrue(near.offer("key-" + i, new Lookup.Found(new Document("c", "d" + i, 1, new byte[60 * 1024])), FRESH, readAt));
         }
         long held = near.weightedBytes();
         assertTrue(held <= 1 << 20, "held " + held + " bytes, bound 1 MiB");
@@ -137,9 +139,9 @@ class NearCacheTest {
         NearCache near = live(Duration.ofMillis(20));
         long renewed = NearCache.now();
         near.leaseRenewed(renewed, renewed + Duration.ofSeconds(5).toNanos());
-        assertTrue(near.offer("k", found(3, 10), NearCache.now()));
+        assertTrue(near.offer("k", found(3, 10), FRESH, NearCache.now()));
         Thread.sleep(40);
-        assertEquals(3, near.get("k", null).version(), "exact: older than the TTL, still current");
+        assertEquals(3, near.get("k", null).lookup().version(), "exact: older than the TTL, still current");
         assertTrue(near.exactNow());
     }
 
@@ -149,9 +151,9 @@ class NearCacheTest {
         long before = NearCache.now();
         long renewed = NearCache.now();
         near.leaseRenewed(renewed, renewed + Duration.ofSeconds(5).toNanos());
-        assertTrue(near.offer("k", found(1, 10), before));
+        assertTrue(near.offer("k", found(1, 10), FRESH, before));
         assertNull(near.get("k", null), "a strict read is not answered by it");
-        assertEquals(1, near.get("k", Duration.ofSeconds(5)).version(), "a read that accepts its age is");
+        assertEquals(1, near.get("k", Duration.ofSeconds(5)).lookup().version(), "a read that accepts its age is");
     }
 
     @Test
@@ -160,7 +162,7 @@ class NearCacheTest {
         long renewed = NearCache.now();
         near.leaseRenewed(renewed, renewed + Duration.ofMillis(20).toNanos());
         long readAt = NearCache.now();
-        near.offer("k", found(1, 10), readAt);
+        near.offer("k", found(1, 10), FRESH, readAt);
         Thread.sleep(40);
         assertNull(near.get("k", null), "the lease ran out");
         assertFalse(near.exactNow());
@@ -169,7 +171,7 @@ class NearCacheTest {
         assertNull(near.get("k", Duration.ofSeconds(5)), "everything held may have missed invalidations");
         long again = NearCache.now();
         near.leaseRenewed(again, again + Duration.ofSeconds(5).toNanos());
-        assertTrue(near.offer("k", found(1, 10), readAt), "held for reads that accept staleness");
+        assertTrue(near.offer("k", found(1, 10), FRESH, readAt), "held for reads that accept staleness");
         assertNull(near.get("k", null), "but a read from before the renewal never answers a strict read");
     }
 }
