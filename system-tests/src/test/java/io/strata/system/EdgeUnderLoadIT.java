@@ -68,6 +68,12 @@ class EdgeUnderLoadIT {
     /** Big documents {"n":…,"pad":"…"}: just under the gateway's body limit (strata.api.max-body-bytes, 1 MiB). */
     private static final int PAD = 32 * 32_750;
     private static final int BIG_DOCS = 400;
+    /**
+     * Documents the near cache holds (it takes none over strata.cache.near.max-body-size, 64 KiB, so
+     * the big ones never reach it): 640 of 60 KiB, together more than its 32 MiB.
+     */
+    private static final int NEAR_PAD = 60 * 1024;
+    private static final int NEAR_DOCS = 640;
     private static final int SMALL_DOCS = 200;
     private static final Duration QUIET = Duration.ofSeconds(5);
     private static final Duration LOAD = Duration.ofSeconds(40);
@@ -147,12 +153,15 @@ class EdgeUnderLoadIT {
     void oneClientCannotExhaustMemory() throws Exception {
         try (GatewayProcess gateway = gateway("edge-memory")) {
             // A's key has no practical rate limit: the memory bounds must hold without one
-            String a = createKey(gateway, "tenant a", "write:tenant-a", 1_000_000);
-            String b = createKey(gateway, "tenant b", "read:tenant-b", 0);
+            String a = createKey(gateway, "tenant a", List.of("write:tenant-a", "write:tenant-a-near"), 1_000_000);
+            String b = createKey(gateway, "tenant b", List.of("read:tenant-b"), 0);
             long loading = System.nanoTime();
             sql("INSERT INTO documents (collection, id, version, body) SELECT 'tenant-a', 'big-' || lpad(g::text, 3, '0'), "
                     + "nextval('strata_version_seq'), convert_to('{\"n\":' || g || ',\"pad\":\"' || repeat(md5(g::text), "
                     + PAD / 32 + ") || '\"}', 'UTF8') FROM generate_series(0, " + (BIG_DOCS - 1) + ") g");
+            sql("INSERT INTO documents (collection, id, version, body) SELECT 'tenant-a-near', 'near-' || g, "
+                    + "nextval('strata_version_seq'), convert_to('{\"n\":' || g || ',\"pad\":\"' || repeat(md5(g::text), "
+                    + NEAR_PAD / 32 + ") || '\"}', 'UTF8') FROM generate_series(0, " + (NEAR_DOCS - 1) + ") g");
             sql("INSERT INTO documents (collection, id, version, body) SELECT 'tenant-b', 's-' || g, nextval('strata_version_seq'), "
                     + "convert_to('{\"n\":' || g || ',\"pad\":\"' || repeat('b', 170) || '\"}', 'UTF8') FROM generate_series(0, "
                     + (SMALL_DOCS - 1) + ") g");
@@ -175,6 +184,8 @@ class EdgeUnderLoadIT {
             double refusedBefore = gateway.metric("strata_response_memory_refused_total", "");
             double gcBefore = gateway.metric("jvm_gc_pause_seconds_sum", "");
             Map<String, Double> readsBefore = cacheReads(gateway);
+            double nearHitsBefore = gateway.metric("strata_cache_near_reads_total", "result=\"hit\"");
+            double nearMissesBefore = gateway.metric("strata_cache_near_reads_total", "result=\"miss\"");
             long openingsBefore = breakerOpenings(gateway);
             long stopAt = System.nanoTime() + LOAD.toNanos();
             List<Thread> load = new ArrayList<>();
@@ -193,7 +204,7 @@ class EdgeUnderLoadIT {
                 load.add(worker("put-" + c, () -> putter(gateway, aAuth, first, stopAt, outcomes, received)));
             }
             for (int c = 0; c < 4; c++) {
-                load.add(worker("get-" + c, () -> bigReader(gateway, aAuth, stopAt, outcomes, received)));
+                load.add(worker("get-" + c, () -> staleReader(gateway, aAuth, stopAt, outcomes, received)));
             }
             Monitor monitor = new Monitor(gateway, stopAt);
             Thread watching = worker("monitor", monitor::run);
@@ -215,7 +226,12 @@ class EdgeUnderLoadIT {
             Map<String, Long> reads = new java.util.TreeMap<>();
             double refused = Double.NaN;
             double gcSeconds = Double.NaN;
+            String near = "";
             if (alive) {
+                near = String.format(Locale.ROOT, "near cache: %.0f hits, %.0f misses, %.0f entries at the end",
+                        gateway.metric("strata_cache_near_reads_total", "result=\"hit\"") - nearHitsBefore,
+                        gateway.metric("strata_cache_near_reads_total", "result=\"miss\"") - nearMissesBefore,
+                        gateway.metric("strata_cache_near_entries", ""));
                 refused = gateway.metric("strata_response_memory_refused_total", "") - refusedBefore;
                 gcSeconds = gateway.metric("jvm_gc_pause_seconds_sum", "") - gcBefore;
                 cacheReads(gateway).forEach((result, n) -> reads.put(result, Math.round(n - readsBefore.getOrDefault(result, 0.0))));
@@ -225,13 +241,14 @@ class EdgeUnderLoadIT {
 
             report.add("## One client cannot exhaust memory");
             report.add("");
-            report.add(String.format(Locale.ROOT, "%d documents of ~%d bytes loaded into tenant-a, %d small ones into tenant-b (%d ms); "
-                    + "load %d s.", BIG_DOCS, PAD + 20, SMALL_DOCS, loadedMillis, LOAD.toSeconds()));
+            report.add(String.format(Locale.ROOT, "%d documents of ~%d bytes loaded into tenant-a, %d of ~%d bytes into tenant-a-near, "
+                    + "%d small ones into tenant-b (%d ms); load %d s.", BIG_DOCS, PAD + 20, NEAR_DOCS, NEAR_PAD + 20, SMALL_DOCS,
+                    loadedMillis, LOAD.toSeconds()));
             report.add("");
             report.add("| requests | connections | answers | MiB received |");
             report.add("|---|---|---|---|");
-            Map<String, Integer> connections = Map.of("list", 6, "batchGet", 6, "patch", 4, "put", 4, "get max-stale", 4,
-                    "B warm-up", B_CONNECTIONS, "B quiet", B_CONNECTIONS, "B loaded", B_CONNECTIONS);
+            Map<String, Integer> connections = Map.of("list", 6, "batchGet", 6, "patch", 4, "put", 4, "get max-stale 1 MiB", 4,
+                    "get max-stale 60 KiB", 4, "B warm-up", B_CONNECTIONS, "B quiet", B_CONNECTIONS, "B loaded", B_CONNECTIONS);
             for (String kind : outcomes.kinds()) {
                 report.add(String.format(Locale.ROOT, "| %s | %d | %s | %.0f |", kind, connections.getOrDefault(kind, 0),
                         outcomes.of(kind), received.getOrDefault(kind, new AtomicLong()).get() / 1048576.0));
@@ -242,7 +259,7 @@ class EdgeUnderLoadIT {
                     quiet.count(), loaded.percentileMillis(50), loaded.percentileMillis(99), loaded.maxMillis(), loaded.count(), bound));
             report.add("Tenant B's reads under load by Cache-Status: " + sources.of("B loaded") + ".");
             report.add("All reads through the cache during the load, by result: " + reads + "; Redis circuit breakers opened "
-                    + openings + " times (gateway log).");
+                    + openings + " times (gateway log); " + near + ".");
             report.add("CPU during the load: " + cpu + ".");
             report.add(String.format(Locale.ROOT, "Gateway: peak RSS %d MiB (VmHWM; container 512 MiB), highest RSS sampled %d MiB; "
                     + "%s; liveness at the end %d, during the load %s.", peakKib / 1024, monitor.peakKib / 1024,
@@ -263,7 +280,8 @@ class EdgeUnderLoadIT {
             checks.add(() -> assertTrue(loaded.percentileMillis(99) <= bound, "tenant B's p99 under load " + loaded.percentileMillis(99)
                     + " ms stays within " + bound + " ms (quiet p99 " + quiet.percentileMillis(99) + " ms)"));
             Map<String, Set<String>> allowed = Map.of("list", Set.of("200", "503"), "batchGet", Set.of("200", "503"),
-                    "patch", Set.of("200", "503"), "put", Set.of("200", "201", "503"), "get max-stale", Set.of("200", "503"));
+                    "patch", Set.of("200", "503"), "put", Set.of("200", "201", "503"), "get max-stale 1 MiB", Set.of("200", "503"),
+                    "get max-stale 60 KiB", Set.of("200", "503"));
             allowed.forEach((kind, statuses) -> {
                 checks.add(() -> assertTrue(statuses.containsAll(outcomes.of(kind).keySet()),
                         kind + ": only 2xx or 503 with Retry-After, got " + outcomes.of(kind) + " " + outcomes.samples()));
@@ -366,13 +384,18 @@ class EdgeUnderLoadIT {
         }
     }
 
-    /** Reads random big documents, accepting answers from the near cache. */
-    private static void bigReader(GatewayProcess gateway, String auth, long stopAt, Outcomes outcomes, Map<String, AtomicLong> received) {
+    /**
+     * Reads random documents accepting answers from the near cache, in turn a big one (too large for
+     * the near cache) and one of the 60 KiB ones (which it holds).
+     */
+    private static void staleReader(GatewayProcess gateway, String auth, long stopAt, Outcomes outcomes, Map<String, AtomicLong> received) {
         try (HttpConnection connection = new HttpConnection(gateway.port(), Duration.ofSeconds(30))) {
-            while (System.nanoTime() < stopAt) {
-                HttpConnection.Reply reply = exchange(connection, outcomes, null, "get max-stale", "GET",
-                        "/v1/tenant-a/docs/" + bigId(ThreadLocalRandom.current().nextInt(BIG_DOCS)), null, auth, "Cache-Control: max-stale=5");
-                count(received, "get max-stale", reply);
+            for (int n = 0; System.nanoTime() < stopAt; n++) {
+                ThreadLocalRandom random = ThreadLocalRandom.current();
+                String kind = n % 2 == 0 ? "get max-stale 1 MiB" : "get max-stale 60 KiB";
+                String target = n % 2 == 0 ? "/v1/tenant-a/docs/" + bigId(random.nextInt(BIG_DOCS))
+                        : "/v1/tenant-a-near/docs/near-" + random.nextInt(NEAR_DOCS);
+                count(received, kind, exchange(connection, outcomes, null, kind, "GET", target, null, auth, "Cache-Control: max-stale=5"));
             }
         }
     }
@@ -477,7 +500,7 @@ class EdgeUnderLoadIT {
     void aFloodOfUnknownKeysCannotStarveDocuments() throws Exception {
         try (GatewayProcess gateway = gateway("edge-flood")) {
             // the readers' key has no practical rate limit: their own quota must not shape the figures
-            String docs = "Authorization: Bearer " + createKey(gateway, "documents", "read:tenant-f", 1_000_000);
+            String docs = "Authorization: Bearer " + createKey(gateway, "documents", List.of("read:tenant-f"), 1_000_000);
             sql("INSERT INTO documents (collection, id, version, body) SELECT 'tenant-f', 'd-' || g, nextval('strata_version_seq'), "
                     + "convert_to('{\"n\":' || g || ',\"pad\":\"' || repeat('f', 170) || '\"}', 'UTF8') FROM generate_series(0, "
                     + (FLOOD_DOCS - 1) + ") g");
@@ -683,8 +706,8 @@ class EdgeUnderLoadIT {
     }
 
     /** Creates a key through the admin API; its secret. */
-    private static String createKey(GatewayProcess gateway, String name, String scope, int rateLimit) throws Exception {
-        String body = JSON.writeValueAsString(Map.of("name", name, "scopes", List.of(scope), "rateLimit", rateLimit));
+    private static String createKey(GatewayProcess gateway, String name, List<String> scopes, int rateLimit) throws Exception {
+        String body = JSON.writeValueAsString(Map.of("name", name, "scopes", scopes, "rateLimit", rateLimit));
         HttpResponse<String> created = HTTP.send(ApiKey.request(gateway.uri("/admin/keys")).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(201, created.statusCode(), created.body());
