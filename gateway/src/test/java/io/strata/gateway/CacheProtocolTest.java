@@ -22,6 +22,8 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.strata.cache.BatchLookup;
 import io.strata.cache.DocumentCache;
 import io.strata.gateway.RedisProbe.Entry;
+import io.strata.storage.DocumentStore;
+import io.strata.storage.Page;
 
 /** Cache-Status on every read, and what Redis holds after fills, writes and deletes. */
 @QuarkusTest
@@ -34,6 +36,9 @@ class CacheProtocolTest extends AuthenticatedTest {
 
     @Inject
     DocumentCache cache;
+
+    @Inject
+    DocumentStore store;
 
     private static String newCollection() {
         return "cache-" + UUID.randomUUID().toString().substring(0, 8);
@@ -179,6 +184,26 @@ class CacheProtocolTest extends AuthenticatedTest {
         BatchLookup large = cache.readMany(c, ids.subList(0, 3), 250).await().indefinitely();
         assertEquals(List.of("u0", "u1"), large.found().stream().map(d -> d.id()).toList());
         assertEquals(List.of("u2"), large.unprocessed());
+    }
+
+    @Test
+    void storageSendsNoBodyPastTheBudgetButAlwaysTheFirst() {
+        String c = newCollection();
+        String body = "{\"pad\":\"" + "p".repeat(90) + "\"}"; // 100 bytes
+        List<String> ids = List.of("u0", "u1", "u2", "u3");
+        for (String id : ids) {
+            put(c, id, body);
+        }
+        // 250 bytes hold two bodies: the third would take the total past the budget
+        DocumentStore.Many many = store.readMany(c, ids, 250).await().indefinitely();
+        assertEquals(Set.of("u0", "u1"), many.lookups().keySet());
+        assertEquals(List.of("u2", "u3"), many.deferred());
+        Page page = store.list(c, null, 10, 250).await().indefinitely();
+        assertEquals(List.of("u0", "u1"), page.documents().stream().map(d -> d.id()).toList());
+        assertEquals("u1", page.lastId());
+        // a body larger than the whole budget still comes, alone
+        assertEquals(Set.of("u0"), store.readMany(c, ids, 50).await().indefinitely().lookups().keySet());
+        assertEquals(1, store.list(c, null, 10, 50).await().indefinitely().documents().size());
     }
 
     @Test

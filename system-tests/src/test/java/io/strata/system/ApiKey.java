@@ -25,9 +25,14 @@ final class ApiKey {
 
     /** What a gateway needs to know the key (and no per-key limit: the tests measure the cache, not the quota). */
     static void configure(Map<String, String> env) {
+        configureCredentials(env);
+        env.put("STRATA_AUTH_DEFAULT_RATE_LIMIT", "0");
+    }
+
+    /** What a gateway needs to know the key, every other authentication setting at its production default. */
+    static void configureCredentials(Map<String, String> env) {
         env.put("STRATA_AUTH_PEPPER", PEPPER);
         env.put("STRATA_AUTH_BOOTSTRAP_ADMIN_KEY", SECRET);
-        env.put("STRATA_AUTH_DEFAULT_RATE_LIMIT", "0");
     }
 
     private static String random(int bytes) {

@@ -25,13 +25,22 @@ final class GatewayProcess implements AutoCloseable {
     private final int port;
     private final int managementPort;
     private final Process process;
+    private final Path log;
 
     GatewayProcess(String name, int port, Path jar, Map<String, String> env, Path log) throws IOException {
+        this(name, port, jar, List.of("-Xmx512m", "-XX:+ExitOnOutOfMemoryError"), env, log);
+    }
+
+    /** A gateway whose JVM is started with {@code jvmOptions} (memory settings of a container, for instance). */
+    GatewayProcess(String name, int port, Path jar, List<String> jvmOptions, Map<String, String> env, Path log) throws IOException {
         this.name = name;
         this.port = port;
         this.managementPort = port + 10000;
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-jar", jar.toString()));
+        this.log = log;
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-jar", jar.toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(env);
         builder.environment().put("QUARKUS_HTTP_PORT", String.valueOf(port));
@@ -72,21 +81,70 @@ final class GatewayProcess implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + managementPort + path);
     }
 
+    /** Where the process's output goes. */
+    Path log() {
+        return log;
+    }
+
     boolean alive() {
         return process.isAlive();
     }
 
-    /** Sum of the samples of a Prometheus counter whose labels contain {@code labelFragment}. */
+    long pid() {
+        return process.pid();
+    }
+
+    /** The exit status, or null while the process runs. */
+    Integer exitValue() {
+        return process.isAlive() ? null : process.exitValue();
+    }
+
+    /** The process's peak resident set size so far (VmHWM), in KiB. */
+    long peakRssKib() throws IOException {
+        return statusKib("VmHWM");
+    }
+
+    /** The process's resident set size now (VmRSS), in KiB. */
+    long rssKib() throws IOException {
+        return statusKib("VmRSS");
+    }
+
+    /** CPU time the process has used so far (user and system), in seconds. */
+    double cpuSeconds() throws IOException {
+        String stat = java.nio.file.Files.readString(Path.of("/proc", String.valueOf(process.pid()), "stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        // utime and stime, fields 14 and 15 of proc(5), counted in clock ticks of 1/100 s
+        return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0;
+    }
+
+    private long statusKib(String field) throws IOException {
+        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.substring(field.length() + 1).replace("kB", "").trim());
+            }
+        }
+        throw new IOException(field + " not found for process " + process.pid());
+    }
+
+    /**
+     * Sum of the samples of a Prometheus counter whose labels contain {@code labelFragment} (a counter
+     * without labels matches the empty fragment).
+     */
     double metric(String name, String labelFragment) throws IOException, InterruptedException {
-        String text = HTTP.send(HttpRequest.newBuilder(management("/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        String text = metrics();
         double sum = 0;
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{([^}]*)\\} ([0-9.eE+-]+)(?: .*)?$").matcher(text);
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "(?:\\{([^}]*)\\})? ([0-9.eE+-]+)(?: .*)?$").matcher(text);
         while (m.find()) {
-            if (m.group(1).contains(labelFragment)) {
+            if ((m.group(1) == null ? "" : m.group(1)).contains(labelFragment)) {
                 sum += Double.parseDouble(m.group(2));
             }
         }
         return sum;
+    }
+
+    /** Every metric, in Prometheus text format. */
+    String metrics() throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(management("/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
     }
 
     /** The number of pending invalidations this instance reports in its readiness data. */

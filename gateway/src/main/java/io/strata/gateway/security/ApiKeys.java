@@ -39,8 +39,11 @@ import io.strata.storage.StorageUnavailableException;
  * <h2>Caches, and what bounds them</h2>
  * Verified keys are cached for {@code strata.auth.key-cache-ttl}, unknown ones for
  * {@code unknown-key-cache-ttl}. Concurrent lookups of one secret share one storage query, and lookups
- * of keys in neither cache are capped per instance ({@link LookupBudget}): beyond the cap a key is
- * refused without a query, so a flood of made-up keys cannot become a flood of queries.
+ * of keys this instance has not verified in the last 30 minutes are capped per instance
+ * ({@link LookupBudget}): beyond the cap such a key is refused without a query, so a flood of made-up
+ * keys cannot become a flood of queries. A key verified before is looked up again outside the cap
+ * when its cache entry expires: a flood spending the budget must not lock real keys out, and there
+ * are only as many of those lookups as there are real keys in use.
  *
  * <h2>Revocation</h2>
  * A revocation on any instance reaches every instance's cache through the storage's announcements
@@ -182,7 +185,7 @@ public class ApiKeys {
         CompletableFuture<StoredKey> lookup = new CompletableFuture<>();
         CompletableFuture<StoredKey> running = lookups.putIfAbsent(hash, lookup);
         if (running == null) {
-            if (!lookupBudget.tryAcquire()) {
+            if (lastKnown.getIfPresent(hash) == null && !lookupBudget.tryAcquire()) {
                 lookups.remove(hash, lookup);
                 lookup.completeExceptionally(NOT_LOOKED_UP);
                 return Uni.createFrom().item(Verification.THROTTLED);

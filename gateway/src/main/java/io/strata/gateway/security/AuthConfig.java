@@ -31,9 +31,10 @@ public interface AuthConfig {
     Duration unknownKeyCacheTtl();
 
     /**
-     * Storage lookups of keys this instance has not seen (or not recently) per second; beyond it a new
-     * key is refused (401 with {@code Retry-After}) without a lookup, so that a flood of made-up keys
-     * cannot crowd documents out of the storage pool.
+     * Storage lookups per second of keys this instance has not verified in the last 30 minutes; beyond
+     * it such a key is refused (401 with {@code Retry-After}) without a lookup, so that a flood of
+     * made-up keys cannot crowd documents out of the storage pool. Keys verified before are looked up
+     * again outside this budget when their cache entry expires, so that a flood cannot lock them out.
      */
     @WithDefault("500")
     int keyLookupsPerSecond();

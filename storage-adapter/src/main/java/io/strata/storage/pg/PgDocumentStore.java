@@ -43,8 +43,9 @@ public class PgDocumentStore implements DocumentStore {
     private static final String READ = "SELECT version, body FROM documents WHERE collection = $1 AND id = $2";
     /**
      * The requested documents in the order asked, each body only while the running total of body
-     * sizes (in that order) stays within the budget $3, and the first body whatever its size. Sizes come
-     * from {@code octet_length}, which reads a stored value's header, not the value.
+     * sizes (in that order, this body included) stays within the budget $3, except the first body,
+     * which is always sent. Sizes come from {@code octet_length}, which reads a stored value's header,
+     * not the value.
      */
     private static final String READ_MANY = "SELECT id, version, CASE WHEN running <= $3 OR running = size THEN body END AS body, "
             + "body IS NOT NULL AS live FROM (SELECT d.id, d.version, d.body, r.n, coalesce(octet_length(d.body), 0) AS size, "
@@ -54,9 +55,10 @@ public class PgDocumentStore implements DocumentStore {
     private static final String WRITE = "SELECT outcome, version, created FROM strata_write($1, $2, $3, $4, $5, $6, $7, $8)";
     /**
      * A page: at most $3 live documents after $2 in byte order, bodies only while the running total of
-     * their sizes stays within $4 (and the first whatever its size). Rows past the budget come without their body:
-     * they only tell that the page ends early. The window runs over the index scan and stops with the
-     * limit, so a page reads at most $3 rows however large the collection.
+     * their sizes (this body included) stays within $4, except the first body, which is always sent.
+     * Rows past the budget come without their body: they only tell that the page ends early. The window
+     * runs over the index scan and stops with the limit, so a page reads at most $3 rows however large
+     * the collection.
      */
     private static final String LIST = "SELECT id, version, CASE WHEN running <= $4 OR running = size THEN body END AS body "
             + "FROM (SELECT id, version, body, octet_length(body) AS size, sum(octet_length(body)) OVER (ORDER BY id) AS running "
