@@ -40,7 +40,7 @@ pepper=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)
 start_gateway() { # port log (health and metrics on port + 1000)
   STRATA_AUTH_PEPPER=$pepper STRATA_AUTH_BOOTSTRAP_ADMIN_KEY=$key STRATA_AUTH_DEFAULT_RATE_LIMIT=0 \
   STRATA_BENCH_CEILING_ENABLED=true QUARKUS_HTTP_PORT=$1 QUARKUS_MANAGEMENT_PORT=$(($1 + 1000)) QUARKUS_LOG_CONSOLE_JSON_ENABLED=false \
-    "${JAVA_HOME:-/usr}/bin/java" -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError -jar "$jar" >"$2" 2>&1 &
+    "${JAVA_HOME:-/usr}/bin/java" -XX:MaxRAM=512m -XX:MaxRAMPercentage=50 -XX:+ExitOnOutOfMemoryError -jar "$jar" >"$2" 2>&1 &
   pids+=($!)
 }
 start_gateway $port "$work/gateway.log"
@@ -193,7 +193,7 @@ received=$(curl -fs "$peer_murl/q/metrics" | awk 'index($0, "strata_cache_near_i
   echo "|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
-  echo "Gateway peak RSS: $rss (JVM: -XX:MaxRAM=512m -XX:MaxRAMPercentage=75). wrk -t2, $duration per scenario after a 3 s warm-up, on $(nproc) cores shared with the services."
+  echo "Gateway peak RSS: $rss (JVM: -XX:MaxRAM=512m -XX:MaxRAMPercentage=50). wrk -t2, $duration per scenario after a 3 s warm-up, on $(nproc) cores shared with the services."
   echo "Ratios compare with the ceiling at 64 connections (first row); the ceiling at 256 connections is its own row."
   echo
   echo "Near-cache invalidation across instances (95/5 writes on one gateway, max-stale reads on a second, both under load):"

@@ -100,7 +100,7 @@ class KubernetesManifestIT {
         assertEquals("512Mi", resources.at("/limits/memory").asText());
         assertFalse(resources.at("/requests/cpu").asText().isEmpty());
         assertFalse(resources.at("/limits/cpu").asText().isEmpty());
-        assertTrue(container().path("env").toString().contains("MaxRAMPercentage=75"), "heap sized from the container limit");
+        assertTrue(container().path("env").toString().contains("MaxRAMPercentage=50"), "heap sized from the container limit");
     }
 
     @Test
