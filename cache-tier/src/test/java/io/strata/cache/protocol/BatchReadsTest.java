@@ -13,7 +13,6 @@ import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.Test;
 
-import io.micrometer.core.instrument.Timer;
 import io.quarkus.test.junit.QuarkusTest;
 import io.strata.cache.BatchLookup;
 import io.strata.storage.Document;
@@ -38,11 +37,6 @@ class BatchReadsTest extends ProtocolTest {
 
     private static List<String> ids(String prefix, int count) {
         return IntStream.range(0, count).mapToObj(i -> prefix + i).toList();
-    }
-
-    /** Storage queries of {@code operation} so far (the adapter's timer, {@code strata_storage_queries_seconds_count}). */
-    private long storageQueries(String operation) {
-        return registry.find("strata.storage.queries").tag("operation", operation).timers().stream().mapToLong(Timer::count).sum();
     }
 
     @Test

@@ -31,8 +31,10 @@ class FillsTest extends ProtocolTest {
     void aMissReadsStorageAndStoresWhatItRead() {
         String c = newCollection("fill");
         long v = put(c, "m", "{\"m\":true}");
+        long reads = storageQueries("read");
         CachedLookup read = read(c, "m");
         assertEquals(miss(true), read.status());
+        assertEquals(reads + 1, storageQueries("read"));
         assertEquals(v, read.lookup().version());
         assertEquals("{\"m\":true}", body(read));
         RedisProbe.Entry filled = redis.entry(c, "m");
@@ -45,8 +47,10 @@ class FillsTest extends ProtocolTest {
     void aFilledEntryAnswersTheNextReadAsAHit() {
         String c = newCollection("fill");
         long v = putCached(c, "h", "{\"h\":1}");
+        long reads = storageQueries("read");
         CachedLookup hit = read(c, "h");
         assertEquals(CacheStatus.HIT, hit.status());
+        assertEquals(reads, storageQueries("read"), "a hit reads no storage");
         assertEquals(v, hit.lookup().version());
         assertEquals("{\"h\":1}", body(hit));
     }

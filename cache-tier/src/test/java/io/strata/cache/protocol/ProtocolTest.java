@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeEach;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.strata.cache.CacheHooks;
 import io.strata.cache.CacheStatus;
 import io.strata.cache.CacheStatus.Forward;
@@ -122,6 +123,11 @@ abstract class ProtocolTest {
 
     static CacheStatus miss(boolean stored) {
         return CacheStatus.forwarded(Forward.MISS, stored);
+    }
+
+    /** Storage queries of {@code operation} so far (the adapter's timer, {@code strata_storage_queries_seconds_count}). */
+    long storageQueries(String operation) {
+        return registry.find("strata.storage.queries").tag("operation", operation).timers().stream().mapToLong(Timer::count).sum();
     }
 
     double count(String name, String... tags) {
