@@ -29,6 +29,7 @@ import io.vertx.mutiny.core.Vertx;
  * cache disabled every read goes to Redis and writes publish nothing.
  */
 @ApplicationScoped
+@io.quarkus.runtime.Startup
 public class NearReads {
 
     private final CacheConfig config;
