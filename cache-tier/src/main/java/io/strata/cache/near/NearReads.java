@@ -107,7 +107,7 @@ public class NearReads {
             return Uni.createFrom().item(held);
         }
         misses.increment();
-        long readAt = NearCache.now();
+        long readAt = near.now();
         return strict.get().map(read -> {
             // a stale serve is not an answer the staleness bound can start from
             boolean stored = read.status().staleBy() == null && near.offer(entryKey, read.lookup(), read.freshUntil(), readAt);
