@@ -27,6 +27,7 @@ public class ApiContractFilter implements OASFilter {
     static final String PROBLEM_JSON = "application/problem+json";
     static final String DOCUMENT_PATH = "/v1/{collection}/docs/{id}";
     /** Problems any request can meet before it reaches its route's own checks. */
+    private static final String[] RATE_LIMIT_HEADERS = { "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset" };
     private static final String[] REQUEST_PROBLEMS = { "non-canonical-path", "invalid-request-target", "invalid-uri",
             "invalid-content-length" };
 
@@ -46,6 +47,16 @@ public class ApiContractFilter implements OASFilter {
 
     private static void addSharedAnswers(Operation operation) {
         APIResponses responses = operation.getResponses();
+        // the rate limiter admitted every answer the route itself gives, and says so in these headers
+        for (APIResponse answer : responses.getAPIResponses().values()) {
+            if (answer.getRef() == null) {
+                for (String header : RATE_LIMIT_HEADERS) {
+                    if (answer.getHeaders() == null || !answer.getHeaders().containsKey(header)) {
+                        answer.addHeader(header, OASFactory.createHeader().ref(header));
+                    }
+                }
+            }
+        }
         APIResponse badRequest = responses.getAPIResponse("400");
         if (badRequest == null) {
             badRequest = OASFactory.createAPIResponse().description("The request is not in a form the gateway accepts.");

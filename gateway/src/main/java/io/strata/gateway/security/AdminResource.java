@@ -100,6 +100,8 @@ public class AdminResource {
     @Access(Access.Need.ADMIN)
     @DELETE
     @Path("{id}")
+    // a 204 has no body to negotiate: any Accept will do (a client that accepts only problem+json is not refused)
+    @Produces(MediaType.WILDCARD)
     @Operation(operationId = "revokeKey", summary = "Revoke an API key",
             description = "Takes effect on every instance at once (within strata.auth.key-cache-ttl at worst). Needs `admin`.")
     @APIResponse(responseCode = "204", description = "Revoked")
