@@ -52,7 +52,13 @@ final class ContractGateway implements AutoCloseable {
         env.put("STRATA_AUTH_PEPPER", random(32));
         env.put("STRATA_AUTH_BOOTSTRAP_ADMIN_KEY", adminKey);
         process = builder.start();
-        awaitReady(Duration.ofSeconds(90));
+        try {
+            awaitReady(Duration.ofSeconds(90));
+        } catch (IllegalStateException e) {
+            List<String> lines = java.nio.file.Files.readAllLines(log);
+            throw new IllegalStateException(e.getMessage() + "; the end of its log:\n"
+                    + String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size())), e);
+        }
     }
 
     private void awaitReady(Duration timeout) throws InterruptedException {

@@ -69,7 +69,12 @@ class ProblemCatalogueTest {
     void theDocsListTheSameCatalogueAsTheDocument() throws IOException {
         List<String> inDocument = tableRows(committed().root().at("/components/schemas/Problem/description").asText());
         List<String> inDocs = tableRows(Files.readString(REPO.resolve("docs/api.md")));
-        assertEquals(inDocument, inDocs, "docs/api.md's problem table and the Problem schema's table differ");
+        List<String> onlyInDocument = inDocument.stream().filter(row -> !inDocs.contains(row)).toList();
+        List<String> onlyInDocs = inDocs.stream().filter(row -> !inDocument.contains(row)).toList();
+        assertTrue(onlyInDocument.isEmpty() && onlyInDocs.isEmpty(), "docs/api.md's problem table and the Problem schema's differ:\n"
+                + "  only in the document:\n    " + String.join("\n    ", onlyInDocument) + "\n  only in docs/api.md:\n    "
+                + String.join("\n    ", onlyInDocs));
+        assertEquals(inDocument, inDocs, "the same rows, in the same order");
     }
 
     @Test
