@@ -36,7 +36,7 @@ import io.strata.storage.Lookup;
  */
 final class NearCache {
 
-    /** A held answer, until when it is fresh (epoch ms), and the {@link System#nanoTime()} at which its read began. */
+    /** A held answer, until when it is fresh (epoch ms), and the {@link Clock#nanoTime()} at which its read began. */
     private record Held(Lookup lookup, long freshUntil, long readAt) {
     }
 
@@ -56,7 +56,31 @@ final class NearCache {
     /** Until when the lease is valid. */
     private volatile long leaseUntil = Long.MIN_VALUE;
 
+    /** The clocks the bounds are measured with: monotonic nanoseconds, and epoch milliseconds for freshness. */
+    interface Clock {
+        Clock SYSTEM = new Clock() {
+            public long nanoTime() {
+                return System.nanoTime();
+            }
+
+            public long epochMillis() {
+                return System.currentTimeMillis();
+            }
+        };
+
+        long nanoTime();
+
+        long epochMillis();
+    }
+
+    private final Clock clock;
+
     NearCache(CacheConfig.Near config) {
+        this(config, Clock.SYSTEM);
+    }
+
+    NearCache(CacheConfig.Near config, Clock clock) {
+        this.clock = clock;
         this.ttlNanos = config.ttl().toNanos();
         this.maxBodyBytes = config.maxBodySize().asLongValue();
         this.entries = Caffeine.newBuilder().maximumWeight(config.maxBytes().asLongValue())
@@ -70,8 +94,8 @@ final class NearCache {
     }
 
     /** A moment to stamp a read with, taken before the read begins. */
-    static long now() {
-        return System.nanoTime();
+    long now() {
+        return clock.nanoTime();
     }
 
     /**
@@ -87,8 +111,8 @@ final class NearCache {
         if (held == null) {
             return null;
         }
-        long now = System.nanoTime();
-        if (exact(held, now) && held.freshUntil() > System.currentTimeMillis()) {
+        long now = clock.nanoTime();
+        if (exact(held, now) && held.freshUntil() > clock.epochMillis()) {
             return answer(held);
         }
         if (maxStale == null || now - held.readAt() > Math.min(maxStale.toNanos(), ttlNanos)) {
@@ -111,7 +135,7 @@ final class NearCache {
 
     /** Whether strict reads may be answered here now (a valid lease and a live channel). */
     boolean exactNow() {
-        return channelSince != NEVER && leaseSince != NEVER && System.nanoTime() - leaseUntil < 0;
+        return channelSince != NEVER && leaseSince != NEVER && clock.nanoTime() - leaseUntil < 0;
     }
 
     /**
@@ -145,14 +169,14 @@ final class NearCache {
 
     /** Drops the document's entry; reads that began before now cannot put theirs back. */
     void invalidate(String key) {
-        invalidatedAt[bucket(key)] = System.nanoTime();
+        invalidatedAt[bucket(key)] = clock.nanoTime();
         entries.invalidate(key);
     }
 
     /** The invalidation channel is (again) receiving: start from an empty cache. */
     void live() {
         entries.invalidateAll();
-        channelSince = System.nanoTime();
+        channelSince = clock.nanoTime();
     }
 
     /** The invalidation channel is down: serve and hold nothing until it is back. */
@@ -185,7 +209,7 @@ final class NearCache {
 
     /** Whether the lease has run out without this process noticing yet. */
     boolean leaseLapsed() {
-        return leaseSince != NEVER && System.nanoTime() - leaseUntil >= 0;
+        return leaseSince != NEVER && clock.nanoTime() - leaseUntil >= 0;
     }
 
     long size() {

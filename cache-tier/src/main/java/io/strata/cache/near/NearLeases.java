@@ -131,7 +131,7 @@ final class NearLeases {
     }
 
     private void renew() {
-        long sentAt = System.nanoTime();
+        long sentAt = near.now();
         Scripts.Call<Scripts.Renewal> call = Scripts.renewLease(registry, owedPrefix + instance, instance, period.toMillis());
         int acks = replicaAcks.getAsInt();
         Uni<Scripts.Renewal> renewal = acks == 0 ? redis.run("near_lease", call)
@@ -152,7 +152,7 @@ final class NearLeases {
             if (near.leaseLapsed()) {
                 near.leaseLost();
             }
-            near.leaseRenewed(System.nanoTime(), sentAt + period.toNanos() - margin.toNanos());
+            near.leaseRenewed(near.now(), sentAt + period.toNanos() - margin.toNanos());
         }, failure -> LOG.debugf("near-cache lease not renewed: %s", failure));
     }
 

@@ -29,6 +29,7 @@ import io.vertx.mutiny.core.Vertx;
  * cache disabled every read goes to Redis and writes publish nothing.
  */
 @ApplicationScoped
+@io.quarkus.runtime.Startup
 public class NearReads {
 
     private final CacheConfig config;
@@ -106,7 +107,7 @@ public class NearReads {
             return Uni.createFrom().item(held);
         }
         misses.increment();
-        long readAt = NearCache.now();
+        long readAt = near.now();
         return strict.get().map(read -> {
             // a stale serve is not an answer the staleness bound can start from
             boolean stored = read.status().staleBy() == null && near.offer(entryKey, read.lookup(), read.freshUntil(), readAt);

@@ -50,6 +50,7 @@ import io.vertx.mutiny.redis.client.Request;
  * </ul>
  */
 @ApplicationScoped
+@io.quarkus.runtime.Startup
 public class Invalidations {
 
     private static final Logger LOG = Logger.getLogger(Invalidations.class);

@@ -371,7 +371,13 @@ public class RedisNodes {
                 CompletableFuture<RedisConnection> held = current;
                 current = null;
                 if (held != null) {
-                    held.thenAccept(RedisConnection::closeAndForget);
+                    held.thenAccept(connection -> {
+                        try {
+                            connection.closeAndForget();
+                        } catch (RuntimeException e) {
+                            // the client is shutting down with the application: nothing left to close
+                        }
+                    });
                 }
             }
         }

@@ -62,8 +62,10 @@ public class ProblemMappers {
     @ServerExceptionMapper
     public Response web(WebApplicationException e) {
         int status = e.getResponse().getStatus();
-        String title = Response.Status.fromStatusCode(status) != null
+        String phrase = Response.Status.fromStatusCode(status) != null
                 ? Response.Status.fromStatusCode(status).getReasonPhrase() : "Error";
+        // one title per problem type, in the catalogue's case ("Not found" whether a document or a route is missing)
+        String title = phrase.charAt(0) + phrase.substring(1).toLowerCase(java.util.Locale.ROOT);
         String detail = switch (status) {
             case 404 -> "no such resource";
             case 405 -> "method not allowed on this resource";
