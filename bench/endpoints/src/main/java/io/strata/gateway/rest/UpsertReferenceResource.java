@@ -46,7 +46,7 @@ public class UpsertReferenceResource {
     public Uni<Response> write(@PathParam("collection") String collection, @PathParam("id") String id, byte[] body) {
         Names.collection(collection);
         Names.id(id);
-        return pool.preparedQuery(UPSERT).execute(Tuple.of(collection, id, Buffer.buffer(body)))
+        return pool.preparedQuery(UPSERT).execute(Tuple.tuple().addString(collection).addString(id).addBuffer(Buffer.buffer(body)))
                 .map(rows -> Response.ok().header("ETag", "\"" + rows.iterator().next().getLong(0) + "\"").build());
     }
 }
