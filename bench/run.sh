@@ -28,6 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # the whole script is one function, read before it runs: editing the file cannot change a run under way
 main() {
+command="$(for knob in QUICK MIXED_DURATION PROFILE BUILD; do [ -n "${!knob:-}" ] && printf '%s=%s ' "$knob" "${!knob}"; done; true)bench/run.sh${1:+ $1}${2:+ $2}"
 quick=${QUICK:-0}
 if [ "$quick" = 1 ]; then
   duration=${1:-3s}; largest=${2:-10000}; mixed_duration=${MIXED_DURATION:-20s}; warmup=2s
@@ -299,6 +300,7 @@ run() {
   echo "${rows[-1]}"
 }
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "| scenario | conns | req/s | p50 | p99 | not 2xx/3xx | ÷ ceiling | ÷ HMGET | ÷ upsert | storage q/req | Redis rt/req | near hits/req | errors | bypasses | Redis failures s/u/c | breaker openings | failed write-throughs | write wait (mean) | RSS MiB | verdict |"
 # each comparison runs next to its references, at the same connection count: the machine is shared
 for (( i = ${#sizes[@]} - 1; i >= 0; i-- )); do walk "${sizes[i]}"; done
@@ -382,6 +384,7 @@ if [ "$three_wtfail" != 0 ] || [ "$three_openings" != 0 ] || [ "$three_errors" !
 stop_gateway b
 stop_gateway c
 
+flame a ceiling.lua ceiling
 flame a "hit-$docs.lua" near-hit
 rss_peak_a=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/${gpid[a]}/status")
 
@@ -419,7 +422,8 @@ target "write's added latency ≤ 2 ms p50 with 3 instances" "p50 ${wait_p50:-?}
 target "peak RSS within a 512 MiB container at 256 conns, near cache full" "$rss_peak_a MiB" "$(met "$rss_peak_a <= 512")"
 
 {
-  echo "Command: \`$( [ "$quick" = 1 ] && echo "QUICK=1 " )${MIXED_DURATION:+MIXED_DURATION=$MIXED_DURATION }bench/run.sh ${1:-} ${2:-}\` ($duration per scenario after a $warmup warm-up, wrk -t2; $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores shared by wrk, the gateways, PostgreSQL and a 3-master Redis Cluster; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
+  echo "Command: \`$command\` ($duration per scenario after a $warmup warm-up, wrk -t2, $largest documents at most, mixed run $mixed_duration; $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores shared by wrk, the gateways, PostgreSQL and a 3-master Redis Cluster, and by whatever else runs on the machine)."
+  echo "Load average (1, 5, 15 min) when the scenarios began: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "| scenario | conns | req/s | p50 | p99 | not 2xx/3xx | ÷ ceiling | ÷ HMGET | ÷ upsert | storage q/req | Redis rt/req | near hits/req | errors | bypasses | Redis failures s/u/c | breaker openings | failed write-throughs | write wait (mean) | RSS MiB | verdict |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -438,7 +442,7 @@ target "peak RSS within a 512 MiB container at 256 conns, near cache full" "$rss
   printf '%s\n' "${targets[@]}"
   if [ -n "$profiler" ]; then
     echo
-    echo "Flame graphs (async-profiler, CPU, wrk -c64 $duration): bench/profile-near-hit.html (strict hits from the near cache, gateway A), bench/profile-redis-path.html (strict hits through Redis, gateway R); top frames in bench/profile-*.txt."
+    echo "Flame graphs (async-profiler, CPU, wrk -c64 $duration): bench/profile-ceiling.html (the ceiling, gateway A), bench/profile-near-hit.html (strict hits from the near cache, gateway A), bench/profile-redis-path.html (strict hits through Redis, gateway R); where the time goes in bench/profile-*.txt."
   fi
 } | tee bench/last-run.md
 finished=1
