@@ -379,6 +379,11 @@ three_errors=$(awk -v a="$(mdelta "$work/w0" "$work/w1" http_server_requests_sec
 three_rps=$(echo "$writes" | awk '/Requests\/sec/ {printf "%.0f", $2}')
 three_p50=$(echo "$writes" | awk '$1 == "50%" {print $2}')
 three_p99=$(echo "$writes" | awk '$1 == "99%" {print $2}')
+# one hop of that wait: from a write's publication to its receipt by a holder (strata_cache_near_invalidation_delay_seconds)
+scrape a "$work/wa"; scrape c "$work/wc"
+delay_of() { awk -v q="quantile=\"$2\"" "$sample"' index($0, "strata_cache_near_invalidation_delay_seconds{") == 1 && index($0, "origin=\"peer\"") > 0 \
+  && index($0, q) > 0 { printf "%.1f", sample($0) * 1000; exit }' "$1"; }
+delays="A p50 $(delay_of "$work/wa" 0.5) ms, p99 $(delay_of "$work/wa" 0.99) ms; C p50 $(delay_of "$work/wc" 0.5) ms, p99 $(delay_of "$work/wc" 0.99) ms"
 three_verdict=ok
 if [ "$three_wtfail" != 0 ] || [ "$three_openings" != 0 ] || [ "$three_errors" != 0 ]; then three_verdict="**FAILED**"; failed=1; fi
 stop_gateway b
@@ -436,6 +441,7 @@ target "peak RSS within a 512 MiB container at 256 conns, near cache full" "$rss
   echo
   echo "Near-cache write wait with 3 gateways (PUT of 1,000 hot ids on B at 16 conns, strict reads of the same ids on A and C at 16 conns each, $duration):"
   echo "$three_rps PUT/s, p50 $three_p50, p99 $three_p99; wait for lease holders p50 ${wait_p50:-?} ms, p99 ${wait_p99:-?} ms (B's summary, its recent window), mean $wait_mean ms over $(printf '%.0f' "$wait_n") writes; $three_wtfail failed write-throughs, $three_openings breaker openings, $three_errors errors: $three_verdict."
+  echo "Delay from a write's publication to its receipt by the holders (their recent window): $delays."
   echo
   echo "| target | measured | |"
   echo "|---|---|---|"
