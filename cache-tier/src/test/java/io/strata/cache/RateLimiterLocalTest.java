@@ -14,7 +14,12 @@ import io.smallrye.config.SmallRyeConfigBuilder;
 class RateLimiterLocalTest {
 
     private static CacheConfig defaults() {
-        SmallRyeConfig config = new SmallRyeConfigBuilder().withMapping(CacheConfig.class).build();
+        // Quarkus's own spellings of durations ("3s") and sizes ("32M"), as in the application
+        SmallRyeConfig config = new SmallRyeConfigBuilder().withMapping(CacheConfig.class)
+                .withConverter(java.time.Duration.class, 200, new io.quarkus.runtime.configuration.DurationConverter())
+                .withConverter(io.quarkus.runtime.configuration.MemorySize.class, 200,
+                        new io.quarkus.runtime.configuration.MemorySizeConverter())
+                .build();
         return config.getConfigMapping(CacheConfig.class);
     }
 

@@ -28,7 +28,7 @@ import io.vertx.core.Vertx;
  * the whole load to storage. So a failed call counts for the breaker only when it is <em>confirmed</em>:
  * <ul>
  * <li>a timeout whose timer itself ran late (by more than half the timeout) measured this process,
- * not Redis: it never counts;</li>
+ * not Redis: the call gets one more timeout, and never counts for the breaker;</li>
  * <li>any other failure starts a probe ({@code PING} on a connection of its own, under the same
  * timeout) unless one is running; failures count only while the last probe failed. A healthy Redis
  * answers the probe, and the burst of failures a pause caused is forgotten; a Redis that is down or
@@ -124,25 +124,43 @@ final class MasterGuard {
         return (Uni<T>) guard.get((Supplier) timed, UNI);
     }
 
+    /**
+     * {@code command} under {@code timeout}. A timer that fires more than half the timeout late measured
+     * a pause of this process: the call gets one more timeout (its answer is usually waiting in the
+     * socket), and if that runs out too, its failure is a stall, which never counts for the breaker.
+     */
     private <T> Uni<T> timed(Supplier<Uni<T>> command, Duration timeout) {
         return Uni.createFrom().emitter(emitter -> {
             long millis = timeout.toMillis();
-            long deadline = System.nanoTime() + timeout.toNanos();
             AtomicBoolean done = new AtomicBoolean();
-            long timer = vertx.setTimer(millis, fired -> {
-                if (done.compareAndSet(false, true)) {
+            long[] timer = new long[1];
+            io.vertx.core.Handler<Long> expire = new io.vertx.core.Handler<>() {
+                long deadline = System.nanoTime() + timeout.toNanos();
+                boolean stalled;
+
+                @Override
+                public void handle(Long fired) {
                     boolean late = System.nanoTime() - deadline > timeout.toNanos() / 2;
-                    emitter.fail(new Timeout(millis, late));
+                    if (late && !stalled) {
+                        stalled = true;
+                        deadline = System.nanoTime() + timeout.toNanos();
+                        timer[0] = vertx.setTimer(millis, this);
+                        return;
+                    }
+                    if (done.compareAndSet(false, true)) {
+                        emitter.fail(new Timeout(millis, stalled || late));
+                    }
                 }
-            });
+            };
+            timer[0] = vertx.setTimer(millis, expire);
             command.get().subscribe().with(item -> {
                 if (done.compareAndSet(false, true)) {
-                    vertx.cancelTimer(timer);
+                    vertx.cancelTimer(timer[0]);
                     emitter.complete(item);
                 }
             }, failure -> {
                 if (done.compareAndSet(false, true)) {
-                    vertx.cancelTimer(timer);
+                    vertx.cancelTimer(timer[0]);
                     emitter.fail(failure);
                 }
             });

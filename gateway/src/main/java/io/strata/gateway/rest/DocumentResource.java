@@ -26,9 +26,12 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.headers.Header;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -47,13 +50,23 @@ import io.strata.storage.Precondition;
 import io.strata.storage.WriteResult;
 import io.vertx.ext.web.RoutingContext;
 
-/** The v1 document API: JSON documents in named collections. */
+/**
+ * The v1 document API: JSON documents in named collections. Each method checks names and limits, hands
+ * the work to the cache tier, and spells the answer for HTTP. The class is longer than most because each
+ * operation carries its OpenAPI description, the contract clients are generated from (api/).
+ */
 @Path("/v1/{collection}")
 @Tag(name = "Documents")
 public class DocumentResource {
 
     static final String MERGE_PATCH_JSON = "application/merge-patch+json";
     private static final String PROBLEM = ProblemMappers.PROBLEM_JSON;
+    // OpenAPI: scopes, and the names of components declared in META-INF/openapi.yaml
+    private static final String BEARER = "bearer";
+    private static final String READ_SCOPE = "read:{collection}";
+    private static final String WRITE_SCOPE = "write:{collection}";
+    private static final String ANY_JSON = "The document: any JSON value.";
+    private static final String EXAMPLE_DOCUMENT = "{\"title\":\"Dune\",\"year\":1965}";
 
     private final DocumentCache cache;
     private final JsonBodies json;
@@ -71,25 +84,39 @@ public class DocumentResource {
     @GET
     @Path("docs/{id}")
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Read a document", description = "Answers the body byte for byte as it was written.")
+    @Operation(operationId = "getDocument", summary = "Read a document",
+            description = "Answers the body byte for byte as it was written, through the cache. Needs `read:<collection>`.")
+    @SecurityRequirement(name = BEARER, scopes = READ_SCOPE)
     @APIResponse(responseCode = "200", description = "The document",
-            headers = { @Header(name = "ETag", description = "Strong entity tag: the decimal version in quotes"),
-                    @Header(name = "Cache-Status", description = "RFC 9211: strata; hit | strata; fwd=miss|request|bypass[; stored]") })
-    @APIResponse(responseCode = "304", description = "If-None-Match matched the current version")
-    @APIResponse(responseCode = "404", description = "No such document", content = @Content(mediaType = PROBLEM))
-    @APIResponse(responseCode = "400", description = "Invalid collection name or id", content = @Content(mediaType = PROBLEM))
-    @APIResponse(responseCode = "503", description = "Storage unavailable and no usable cached copy", headers = @Header(name = "Retry-After"),
-            content = @Content(mediaType = PROBLEM))
-    public Uni<Response> get(@PathParam("collection") String collection, @PathParam("id") String id,
-            @Parameter(description = "Entity tags; 304 when one matches") @HeaderParam("If-None-Match") String ifNoneMatch,
-            @Parameter(description = "no-cache: read storage and refresh the cache; stale-if-error=N: accept a copy up to N s past freshness when storage fails; max-stale=N: accept an answer up to N s behind the latest write (may come from the near cache); max-stale=0: strict") @HeaderParam("Cache-Control") String cacheControl) {
+            headers = { @Header(name = "ETag", ref = "ETag"), @Header(name = "Cache-Status", ref = "Cache-Status") },
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(description = ANY_JSON),
+                    examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
+    @APIResponse(responseCode = "304", description = "If-None-Match matched the current version: no body.",
+            headers = { @Header(name = "ETag", ref = "ETag"), @Header(name = "Cache-Status", ref = "Cache-Status") })
+    @APIResponse(responseCode = "400", description = "Invalid collection name or id",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
+                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                    @ExampleObject(name = "invalid-id", ref = "invalid-id") }))
+    @APIResponse(responseCode = "404", description = "No such document", headers = @Header(name = "Cache-Status", ref = "Cache-Status"),
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
+                    examples = @ExampleObject(name = "not-found", ref = "not-found")))
+    @APIResponse(responseCode = "503", ref = "Unavailable",
+            description = "Storage cannot answer and no cached copy is usable (see stale-if-error)")
+    public Uni<Response> get(@Parameter(ref = "collection") @PathParam("collection") String collection,
+            @Parameter(ref = "id") @PathParam("id") String id,
+            @Parameter(description = "Entity tags (`\"7\"`, a list, or `*`; weak comparison): 304 when one matches the current version",
+                    example = "\"7\"") @HeaderParam("If-None-Match") String ifNoneMatch,
+            @Parameter(description = "`no-cache`: read storage and refresh the cache; `stale-if-error=N`: accept a copy up to N s past "
+                    + "freshness when storage fails; `max-stale=N`: accept an answer up to N s behind the latest write (may come from "
+                    + "the near cache); `max-stale=0`: strict. Other directives are ignored.", example = "max-stale=1")
+            @HeaderParam("Cache-Control") String cacheControl) {
         Names.collection(collection);
         Names.id(id);
         return cache.read(collection, id, CacheControl.readOptions(cacheControl)).map(read -> answer(read, ifNoneMatch));
     }
 
     private static Response answer(CachedLookup read, String ifNoneMatch) {
-        String cacheStatus = cacheStatus(read.status());
+        String cacheStatus = CacheStatusHeader.of(read.status());
         if (read.lookup() instanceof Lookup.Found found) {
             Document document = found.document();
             if (Preconditions.noneMatchHits(ifNoneMatch, document.version())) {
@@ -102,59 +129,38 @@ public class DocumentResource {
                 new Problem(404, "not-found", "Not found", "no such document"))).header("Cache-Status", cacheStatus).build();
     }
 
-    /**
-     * RFC 9211 Cache-Status. The shared cache is {@code strata}: {@code hit} (with {@code ttl} negative
-     * and a {@code detail} when the entry was past its freshness), or {@code fwd=miss|request|stale|bypass}
-     * with {@code stored} when the answer was cached and {@code collapsed} when it came from another
-     * reader's fill. The near cache, in front of it, is {@code strata-near} and appears only on reads
-     * that accepted staleness: alone when it answered, after {@code strata} when it did not.
-     */
-    static String cacheStatus(CacheStatus status) {
-        if (status.near() == CacheStatus.Near.HIT) {
-            return "strata-near; hit";
-        }
-        StringBuilder value = new StringBuilder("strata");
-        if (status.hit()) {
-            value.append("; hit");
-            if (status.staleBy() != null) {
-                value.append("; ttl=-").append(Math.max(1, status.staleBy().toSeconds()));
-            }
-        } else {
-            value.append("; fwd=").append(status.forward().name().toLowerCase());
-            if (status.stored()) {
-                value.append("; stored");
-            }
-            if (status.collapsed()) {
-                value.append("; collapsed");
-            }
-        }
-        if (status.detail() != null) {
-            value.append("; detail=").append(status.detail());
-        }
-        if (status.near() != null) {
-            value.append(", strata-near; fwd=miss");
-            if (status.near() == CacheStatus.Near.MISS_STORED) {
-                value.append("; stored");
-            }
-        }
-        return value.toString();
-    }
 
     @Access(Need.WRITE)
     @PUT
     @Path("docs/{id}")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Create or replace a document", description = "The body is any JSON value.")
-    @APIResponse(responseCode = "201", description = "Created", headers = { @Header(name = "ETag"), @Header(name = "Location") })
-    @APIResponse(responseCode = "200", description = "Replaced", headers = @Header(name = "ETag"))
-    @APIResponse(responseCode = "400", description = "Malformed JSON or invalid name", content = @Content(mediaType = PROBLEM))
-    @APIResponse(responseCode = "412", description = "If-Match or If-None-Match failed", content = @Content(mediaType = PROBLEM))
-    @APIResponse(responseCode = "413", description = "Body too large", content = @Content(mediaType = PROBLEM))
-    @APIResponse(responseCode = "415", description = "Not application/json", content = @Content(mediaType = PROBLEM))
-    public Uni<Response> put(@PathParam("collection") String collection, @PathParam("id") String id,
-            @Parameter(description = "Replace only this version") @HeaderParam("If-Match") String ifMatch,
-            @Parameter(description = "*: create only") @HeaderParam("If-None-Match") String ifNoneMatch,
+    @Operation(operationId = "putDocument", summary = "Create or replace a document",
+            description = "The body is any JSON value (UTF-8, at most 1 MiB, nested at most 128 deep, no repeated member names), "
+                    + "stored byte for byte. Needs `write:<collection>`.")
+    @SecurityRequirement(name = BEARER, scopes = WRITE_SCOPE)
+    @APIResponse(responseCode = "200", description = "Replaced: the document as stored",
+            headers = @Header(name = "ETag", ref = "ETag"),
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(description = ANY_JSON),
+                    examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
+    @APIResponse(responseCode = "201", description = "Created: the document as stored",
+            headers = { @Header(name = "ETag", ref = "ETag"), @Header(name = "Location", ref = "Location") },
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(description = ANY_JSON),
+                    examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
+    @APIResponse(responseCode = "400", description = "Malformed JSON or invalid name",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
+                    @ExampleObject(name = "malformed-json", ref = "malformed-json"),
+                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                    @ExampleObject(name = "invalid-id", ref = "invalid-id") }))
+    @APIResponse(responseCode = "412", description = "If-Match or If-None-Match does not hold (If-Match on an absent document too)",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
+                    examples = @ExampleObject(name = "precondition-failed", ref = "precondition-failed")))
+    public Uni<Response> put(@Parameter(ref = "collection") @PathParam("collection") String collection,
+            @Parameter(ref = "id") @PathParam("id") String id,
+            @Parameter(ref = "IfMatch") @HeaderParam("If-Match") String ifMatch,
+            @Parameter(ref = "IfNoneMatchWrite") @HeaderParam("If-None-Match") String ifNoneMatch,
+            @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(description = ANY_JSON), examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
             byte[] body) {
         Names.collection(collection);
         Names.id(id);
@@ -169,13 +175,37 @@ public class DocumentResource {
     @Path("docs/{id}")
     @Consumes(MERGE_PATCH_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Change a document with a JSON merge patch (RFC 7396)")
-    @APIResponse(responseCode = "200", description = "The patched document", headers = @Header(name = "ETag"))
-    @APIResponse(responseCode = "404", description = "No such document", content = @Content(mediaType = PROBLEM))
-    @APIResponse(responseCode = "412", description = "If-Match failed", content = @Content(mediaType = PROBLEM))
-    @APIResponse(responseCode = "415", description = "Not application/merge-patch+json", content = @Content(mediaType = PROBLEM))
-    public Uni<Response> patch(@PathParam("collection") String collection, @PathParam("id") String id,
-            @HeaderParam("If-Match") String ifMatch, byte[] body) {
+    @Operation(operationId = "patchDocument", summary = "Change a document with a JSON merge patch (RFC 7396)",
+            description = "Members set to null are removed, others replaced or added; a patch that is not an object replaces "
+                    + "the document. The result is at most 1 MiB. Needs `write:<collection>`.")
+    @SecurityRequirement(name = BEARER, scopes = WRITE_SCOPE)
+    @APIResponse(responseCode = "200", description = "The patched document", headers = @Header(name = "ETag", ref = "ETag"),
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(description = ANY_JSON),
+                    examples = @ExampleObject(name = "document", value = "{\"title\":\"Dune\",\"author\":\"Herbert\"}")))
+    @APIResponse(responseCode = "400", description = "Malformed JSON or invalid name",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
+                    @ExampleObject(name = "malformed-json", ref = "malformed-json"),
+                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                    @ExampleObject(name = "invalid-id", ref = "invalid-id") }))
+    @APIResponse(responseCode = "404", description = "No such document",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
+                    examples = @ExampleObject(name = "not-found", ref = "not-found")))
+    @APIResponse(responseCode = "409", description = "The document kept changing while the patch was applied; try again",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
+                    examples = @ExampleObject(name = "conflict", ref = "conflict")))
+    @APIResponse(responseCode = "412", description = "If-Match does not hold (checked before 404)",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
+                    examples = @ExampleObject(name = "precondition-failed", ref = "precondition-failed")))
+    @APIResponse(responseCode = "413", description = "The patch is over 1 MiB, or the patched document would be",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
+                    examples = @ExampleObject(name = "too-large", ref = "too-large")))
+    @APIResponse(responseCode = "503", ref = "UnavailableOrBusy", description = "Storage unavailable, or too many patches at once")
+    public Uni<Response> patch(@Parameter(ref = "collection") @PathParam("collection") String collection,
+            @Parameter(ref = "id") @PathParam("id") String id,
+            @Parameter(ref = "IfMatch") @HeaderParam("If-Match") String ifMatch,
+            @RequestBody(required = true, content = @Content(mediaType = MERGE_PATCH_JSON, schema = @Schema(description = "A JSON merge patch (RFC 7396)."),
+                    examples = @ExampleObject(name = "patch", value = "{\"year\":null,\"author\":\"Herbert\"}")))
+            byte[] body) {
         Names.collection(collection);
         Names.id(id);
         checkSize(body);
@@ -199,12 +229,22 @@ public class DocumentResource {
     @Access(Need.WRITE)
     @DELETE
     @Path("docs/{id}")
-    @Operation(summary = "Delete a document")
+    @Operation(operationId = "deleteDocument", summary = "Delete a document", description = "Needs `write:<collection>`.")
+    @SecurityRequirement(name = BEARER, scopes = WRITE_SCOPE)
     @APIResponse(responseCode = "204", description = "Deleted")
-    @APIResponse(responseCode = "404", description = "No such document", content = @Content(mediaType = PROBLEM))
-    @APIResponse(responseCode = "412", description = "If-Match failed", content = @Content(mediaType = PROBLEM))
-    public Uni<Response> delete(@PathParam("collection") String collection, @PathParam("id") String id,
-            @HeaderParam("If-Match") String ifMatch) {
+    @APIResponse(responseCode = "400", description = "Invalid collection name or id",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
+                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                    @ExampleObject(name = "invalid-id", ref = "invalid-id") }))
+    @APIResponse(responseCode = "404", description = "No such document",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
+                    examples = @ExampleObject(name = "not-found", ref = "not-found")))
+    @APIResponse(responseCode = "412", description = "If-Match does not hold (also when the document is absent)",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
+                    examples = @ExampleObject(name = "precondition-failed", ref = "precondition-failed")))
+    public Uni<Response> delete(@Parameter(ref = "collection") @PathParam("collection") String collection,
+            @Parameter(ref = "id") @PathParam("id") String id,
+            @Parameter(ref = "IfMatch") @HeaderParam("If-Match") String ifMatch) {
         Names.collection(collection);
         Names.id(id);
         return cache.delete(collection, id, Preconditions.of(ifMatch, null)).map(deleted -> Response.noContent().build());
@@ -214,13 +254,25 @@ public class DocumentResource {
     @GET
     @Path("docs")
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "List documents in byte order of ids",
-            description = "Answers {\"items\":[{\"id\",\"version\",\"doc\"}],\"next\":cursor|null}; read from storage.")
-    @APIResponse(responseCode = "200", description = "A page")
-    @APIResponse(responseCode = "400", description = "Bad limit or cursor", content = @Content(mediaType = PROBLEM))
-    public Uni<Response> list(@PathParam("collection") String collection,
-            @Parameter(description = "Page size, 1 to 1000 (default 100)", schema = @Schema(type = SchemaType.INTEGER)) @QueryParam("limit") String limit,
-            @Parameter(description = "Opaque cursor from a previous page's next") @QueryParam("after") String after,
+    @Operation(operationId = "listDocuments", summary = "List documents in byte order of ids",
+            description = "A page of at most `limit` documents and at most 1 MiB of them (at least one), read from storage; "
+                    + "`next` continues after it. Needs `read:<collection>`.")
+    @SecurityRequirement(name = BEARER, scopes = READ_SCOPE)
+    @APIResponse(responseCode = "200", description = "A page", headers = @Header(name = "Cache-Status", ref = "Cache-Status"),
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(ref = "Page"),
+                    examples = @ExampleObject(name = "page", value = "{\"items\":[{\"id\":\"dune\",\"version\":7,"
+                            + "\"doc\":{\"title\":\"Dune\"}}],\"next\":\"ZHVuZQ\"}")))
+    @APIResponse(responseCode = "400", description = "Bad collection name, limit or cursor",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
+                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                    @ExampleObject(name = "invalid-limit", ref = "invalid-limit"),
+                    @ExampleObject(name = "invalid-cursor", ref = "invalid-cursor") }))
+    @APIResponse(responseCode = "503", ref = "UnavailableOrBusy", description = "Storage unavailable, or too many large answers at once")
+    public Uni<Response> list(@Parameter(ref = "collection") @PathParam("collection") String collection,
+            @Parameter(description = "Page size, 1 to 1000 (default 100)",
+                    schema = @Schema(type = SchemaType.INTEGER, format = "int32", minimum = "1", maximum = "1000", defaultValue = "100"))
+            @QueryParam("limit") String limit,
+            @Parameter(description = "Opaque cursor: a previous page's `next`") @QueryParam("after") String after,
             @Context RoutingContext routing) {
         Names.collection(collection);
         int pageSize = pageSize(limit);
@@ -252,12 +304,26 @@ public class DocumentResource {
     @Path("docs:batchGet")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Read many documents through the cache",
-            description = "Body {\"ids\":[...]} (at most 1000). Answers {\"found\":[{\"id\",\"version\",\"doc\"}],"
-                    + "\"missing\":[ids],\"unprocessed\":[ids]}; ids beyond the response size budget are unprocessed.")
-    @APIResponse(responseCode = "200", description = "The documents found, the ids missing and the ids to ask again")
-    @APIResponse(responseCode = "400", description = "Malformed request or too many ids", content = @Content(mediaType = PROBLEM))
-    public Uni<Response> batchGet(@PathParam("collection") String collection, byte[] body, @Context RoutingContext routing) {
+    @Operation(operationId = "batchGetDocuments", summary = "Read many documents through the cache",
+            description = "At most 1000 ids. The answer holds at most 4 MiB of documents (at least one); the ids that did not fit "
+                    + "are `unprocessed`, to ask for again. Needs `read:<collection>`.")
+    @SecurityRequirement(name = BEARER, scopes = READ_SCOPE)
+    @APIResponse(responseCode = "200", description = "The documents found, the ids missing and the ids to ask again",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(ref = "BatchGetResult"),
+                    examples = @ExampleObject(name = "result", value = "{\"found\":[{\"id\":\"dune\",\"version\":7,"
+                            + "\"doc\":{\"title\":\"Dune\"}}],\"missing\":[\"emma\"],\"unprocessed\":[]}")))
+    @APIResponse(responseCode = "400", description = "Malformed request, invalid id or too many ids",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
+                    @ExampleObject(name = "malformed-json", ref = "malformed-json"),
+                    @ExampleObject(name = "invalid-batch", ref = "invalid-batch"),
+                    @ExampleObject(name = "too-many-ids", ref = "too-many-ids"),
+                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                    @ExampleObject(name = "invalid-id", ref = "invalid-id") }))
+    @APIResponse(responseCode = "503", ref = "UnavailableOrBusy", description = "Storage unavailable, or too many large answers at once")
+    public Uni<Response> batchGet(@Parameter(ref = "collection") @PathParam("collection") String collection,
+            @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(ref = "BatchGetRequest"),
+                    examples = @ExampleObject(name = "ids", value = "{\"ids\":[\"dune\",\"emma\"]}")))
+            byte[] body, @Context RoutingContext routing) {
         Names.collection(collection);
         checkSize(body);
         List<String> ids = batchIds(body);
@@ -335,28 +401,6 @@ public class DocumentResource {
             return json.parse(body == null ? new byte[0] : body);
         } catch (JsonBodies.InvalidJson e) {
             throw Problem.badRequest("malformed-json", e.getMessage());
-        }
-    }
-
-    /** List cursors: the last id of the page, base64url-encoded so that clients treat it as opaque. */
-    static final class Cursor {
-        private Cursor() {
-        }
-
-        static String encode(String lastId) {
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(lastId.getBytes(StandardCharsets.UTF_8));
-        }
-
-        static String decode(String cursor) {
-            try {
-                String id = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
-                if (Names.isValidId(id)) {
-                    return id;
-                }
-            } catch (IllegalArgumentException e) {
-                // answered below
-            }
-            throw Problem.badRequest("invalid-cursor", "after must be a cursor from a previous page");
         }
     }
 }

@@ -48,7 +48,7 @@ public class ProblemMappers {
     /** A committed write whose visibility the cache could not guarantee in time: not acknowledged, not lost. */
     @ServerExceptionMapper
     public Response notVisible(io.strata.cache.WriteNotVisibleException e) {
-        return Response.fromResponse(toResponse(new Problem(503, "write-not-visible", "Write committed, not yet visible",
+        return Response.fromResponse(toResponse(new Problem(503, "write-not-visible", "Write committed but not yet visible",
                 e.getMessage(), RETRY_AFTER_SECONDS))).header("ETag", "\"" + e.version() + "\"").build();
     }
 
@@ -62,8 +62,10 @@ public class ProblemMappers {
     @ServerExceptionMapper
     public Response web(WebApplicationException e) {
         int status = e.getResponse().getStatus();
-        String title = Response.Status.fromStatusCode(status) != null
+        String phrase = Response.Status.fromStatusCode(status) != null
                 ? Response.Status.fromStatusCode(status).getReasonPhrase() : "Error";
+        // one title per problem type, in the catalogue's case ("Not found" whether a document or a route is missing)
+        String title = phrase.charAt(0) + phrase.substring(1).toLowerCase(java.util.Locale.ROOT);
         String detail = switch (status) {
             case 404 -> "no such resource";
             case 405 -> "method not allowed on this resource";

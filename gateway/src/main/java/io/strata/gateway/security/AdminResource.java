@@ -13,6 +13,14 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 import io.smallrye.mutiny.Uni;
 import io.strata.gateway.rest.Problem;
@@ -23,7 +31,14 @@ import io.vertx.core.json.JsonObject;
 /** Key management, for keys with the {@code admin} scope ({@link AuthFilter}). Secrets are shown once, at creation. */
 @Path("/admin/keys")
 @Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "Keys")
+@SecurityRequirement(name = "bearer", scopes = Scopes.ADMIN)
 public class AdminResource {
+
+    private static final String PROBLEM = "application/problem+json";
+    private static final String KEY_EXAMPLE = "{\"id\":\"key_3f9a0c6e1b2d4a5f\",\"name\":\"orders service\","
+            + "\"scopes\":[\"read:orders\",\"write:tenant-a-*\"],\"rateLimit\":100,\"createdAt\":\"2026-01-05T10:00:00Z\","
+            + "\"revokedAt\":null";
 
     private final ApiKeys keys;
 
@@ -34,9 +49,19 @@ public class AdminResource {
     @Access(Access.Need.ADMIN)
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Create an API key", description = "Body: {\"name\":\"…\",\"scopes\":[\"read:orders\",\"write:tenant-a-*\"],\"rateLimit\":100}. "
-            + "The answer holds the secret; it is not stored and cannot be shown again.")
-    public Uni<Response> createKey(String body) {
+    @Operation(operationId = "createKey", summary = "Create an API key",
+            description = "The answer holds the secret; it is not stored and cannot be shown again. Needs `admin`.")
+    @APIResponse(responseCode = "201", description = "The key, with its secret",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(ref = "CreatedKey"),
+                    examples = @ExampleObject(name = "created", value = KEY_EXAMPLE + ",\"secret\":\"sk_Qm9vay1rZXktZXhhbXBsZS0xMjM0NTY\"}")))
+    @APIResponse(responseCode = "400", description = "Malformed JSON, or a bad name, scope list or rate limit",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
+                    @ExampleObject(name = "malformed-json", ref = "malformed-json"),
+                    @ExampleObject(name = "invalid-key", ref = "invalid-key") }))
+    public Uni<Response> createKey(@RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(ref = "KeyRequest"), examples = @ExampleObject(name = "key",
+                    value = "{\"name\":\"orders service\",\"scopes\":[\"read:orders\",\"write:tenant-a-*\"],\"rateLimit\":100}")))
+            String body) {
         JsonObject request;
         try {
             request = new JsonObject(body == null ? "" : body);
@@ -63,7 +88,10 @@ public class AdminResource {
 
     @Access(Access.Need.ADMIN)
     @GET
-    @Operation(summary = "List API keys", description = "Without their secrets.")
+    @Operation(operationId = "listKeys", summary = "List API keys", description = "Without their secrets. Needs `admin`.")
+    @APIResponse(responseCode = "200", description = "Every key, revoked ones included",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(ref = "KeyList"),
+                    examples = @ExampleObject(name = "keys", value = "{\"items\":[" + KEY_EXAMPLE + "}]}")))
     public Uni<String> listKeys() {
         return keys.list().map(all -> new JsonObject().put("items",
                 new JsonArray(all.stream().map(AdminResource::describe).toList())).encode());
@@ -72,8 +100,16 @@ public class AdminResource {
     @Access(Access.Need.ADMIN)
     @DELETE
     @Path("{id}")
-    @Operation(summary = "Revoke an API key", description = "Takes effect on every instance at once (within strata.auth.key-cache-ttl at worst).")
-    public Uni<Response> revokeKey(@PathParam("id") String id) {
+    // a 204 has no body to negotiate: any Accept will do (a client that accepts only problem+json is not refused)
+    @Produces(MediaType.WILDCARD)
+    @Operation(operationId = "revokeKey", summary = "Revoke an API key",
+            description = "Takes effect on every instance at once (within strata.auth.key-cache-ttl at worst). Needs `admin`.")
+    @APIResponse(responseCode = "204", description = "Revoked")
+    @APIResponse(responseCode = "404", description = "No such key",
+            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = @ExampleObject(name = "not-found",
+                    value = "{\"type\":\"urn:strata:problem:not-found\",\"title\":\"Not found\",\"status\":404,\"detail\":\"no such key\"}")))
+    public Uni<Response> revokeKey(@Parameter(description = "The key's id", schema = @Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING,
+            pattern = "^key_[a-z0-9_]{1,64}$")) @PathParam("id") String id) {
         if (id == null || !id.matches("key_[a-z0-9_]{1,64}")) {
             throw new Problem(404, "not-found", "Not found", "no such key");
         }

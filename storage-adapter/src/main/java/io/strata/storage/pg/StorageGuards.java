@@ -45,9 +45,27 @@ public class StorageGuards implements StorageStatus {
 
     private final Guard guard;
     private final Guard readRetry;
+    private final java.time.Duration timeout;
+    /** Schedules timeouts; a pause of this process delays it too, which is how a stall is told apart. */
+    private final java.util.concurrent.ScheduledExecutorService timer;
     private volatile CircuitBreakerState state = CircuitBreakerState.CLOSED;
 
+    @jakarta.inject.Inject
     public StorageGuards(StorageConfig config, MeterRegistry registry) {
+        this(config, registry, java.util.concurrent.Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "strata-storage-timeouts");
+            thread.setDaemon(true);
+            return thread;
+        }), "strata-postgresql");
+    }
+
+    /**
+     * With the scheduler of its timeouts given (tests stall it as a pause of the process would), and the
+     * name of its breaker (unique in the process).
+     */
+    StorageGuards(StorageConfig config, MeterRegistry registry, java.util.concurrent.ScheduledExecutorService timer, String name) {
+        this.timer = timer;
+        this.timeout = config.timeout();
         registry.gauge("strata.circuit_breaker.state", Tags.of("breaker", "postgresql"), this,
                 guards -> switch (guards.state) {
                     case CLOSED -> 0;
@@ -55,7 +73,7 @@ public class StorageGuards implements StorageStatus {
                     case HALF_OPEN -> 2;
                 });
         // One breaker and one bulkhead for all of PostgreSQL: reads and writes share its pool.
-        this.guard = guard(config, "strata-postgresql");
+        this.guard = guard(config, name);
         this.readRetry = Guard.create()
                 .withDescription("strata-postgresql-read-retry")
                 .withRetry().maxRetries(config.readRetries()).delay(20, ChronoUnit.MILLIS)
@@ -66,7 +84,6 @@ public class StorageGuards implements StorageStatus {
     private Guard guard(StorageConfig config, String name) {
         return Guard.create()
                 .withDescription(name)
-                .withTimeout().duration(config.timeout().toMillis(), ChronoUnit.MILLIS).done()
                 .withBulkhead().limit(config.bulkhead().limit()).queueSize(config.bulkhead().queue()).done()
                 .withCircuitBreaker()
                 .name(name)
@@ -93,12 +110,59 @@ public class StorageGuards implements StorageStatus {
 
     /** A read: guarded, and retried after a connection failure. */
     public <T> Uni<T> read(Supplier<Uni<T>> call) {
-        return run(readRetry, () -> run(guard, call));
+        return run(readRetry, () -> run(guard, () -> timed(call)));
     }
 
     /** A write: guarded, never retried (its outcome is unknown after a failure). */
     public <T> Uni<T> write(Supplier<Uni<T>> call) {
-        return run(guard, call);
+        return run(guard, () -> timed(call));
+    }
+
+    /**
+     * {@code call} under {@code strata.storage.timeout}, measured from when the bulkhead admits it. A
+     * timer that fires more than half the timeout late measured a pause of this process (GC, CPU), not
+     * PostgreSQL: the call gets one more timeout instead of failing, so a pause of a few seconds is
+     * not taken for a storage outage (the answer is usually waiting in the socket already).
+     */
+    <T> Uni<T> timed(Supplier<Uni<T>> call) {
+        return Uni.createFrom().emitter(emitter -> {
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            long timeoutNanos = timeout.toNanos();
+            io.smallrye.mutiny.subscription.Cancellable[] running = new io.smallrye.mutiny.subscription.Cancellable[1];
+            Runnable expire = new Runnable() {
+                long deadline = System.nanoTime() + timeoutNanos;
+                boolean extended;
+
+                @Override
+                public void run() {
+                    if (!extended && System.nanoTime() - deadline > timeoutNanos / 2) {
+                        extended = true;
+                        deadline = System.nanoTime() + timeoutNanos;
+                        timer.schedule(this, timeoutNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+                        return;
+                    }
+                    if (done.compareAndSet(false, true)) {
+                        if (running[0] != null) {
+                            running[0].cancel();
+                        }
+                        emitter.fail(new org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException(
+                                "no answer from PostgreSQL within " + timeout.toMillis() + " ms"));
+                    }
+                }
+            };
+            java.util.concurrent.ScheduledFuture<?> expiry = timer.schedule(expire, timeoutNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+            running[0] = call.get().subscribe().with(item -> {
+                if (done.compareAndSet(false, true)) {
+                    expiry.cancel(false);
+                    emitter.complete(item);
+                }
+            }, failure -> {
+                if (done.compareAndSet(false, true)) {
+                    expiry.cancel(false);
+                    emitter.fail(failure);
+                }
+            });
+        });
     }
 
     @SuppressWarnings({ "unchecked", "rawtypes" })

@@ -56,6 +56,35 @@ class StorageFailuresTest {
 
     @Test
     @Order(2)
+    void aPauseOfThisProcessLongerThanTheTimeoutIsNotAStorageFailure() throws Exception {
+        java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        StorageGuards paused = new StorageGuards(pg.config, new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), timer,
+                "strata-postgresql-paused");
+        long timeoutMillis = pg.config.timeout().toMillis();
+        try {
+            java.util.concurrent.CompletableFuture<String> answer = new java.util.concurrent.CompletableFuture<>();
+            java.util.concurrent.CompletableFuture<String> call = paused.read(() -> Uni.createFrom().completionStage(answer))
+                    .subscribeAsCompletionStage();
+            // the whole process stalls (as in a long GC pause): the timer's thread runs late like every other
+            timer.submit(() -> {
+                try {
+                    Thread.sleep(timeoutMillis * 2);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Thread.sleep(timeoutMillis * 2 + 200);
+            // after the pause, PostgreSQL's answer (already there) is taken, not a timeout
+            answer.complete("answered");
+            assertEquals("answered", call.get(timeoutMillis * 2, java.util.concurrent.TimeUnit.MILLISECONDS));
+            assertEquals("CLOSED", paused.breakerState());
+        } finally {
+            timer.shutdownNow();
+        }
+    }
+
+    @Test
+    @Order(2)
     void aStatementTimeoutIsUnavailable() {
         Throwable failure = failureOf(guards.write(() -> pg.pool.withTransaction(conn -> conn
                 .query("SET LOCAL statement_timeout = '10ms'").execute()
