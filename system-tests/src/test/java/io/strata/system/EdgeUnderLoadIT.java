@@ -60,7 +60,7 @@ import io.strata.embedded.deployment.EmbeddedRedisCluster;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class EdgeUnderLoadIT {
 
-    /** A 512 MiB container: the heap gets 75 % of it, and an OutOfMemoryError ends the process. */
+    /** A 512 MiB container: the heap gets 50 % of it, and an OutOfMemoryError ends the process. */
     private static final List<String> CONTAINER_JVM = List.of("-XX:MaxRAM=512m", "-XX:MaxRAMPercentage=50",
             "-XX:+ExitOnOutOfMemoryError");
     private static final long CONTAINER_KIB = 512 * 1024;
