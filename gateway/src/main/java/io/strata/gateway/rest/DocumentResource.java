@@ -296,7 +296,9 @@ public class DocumentResource {
             // pages are read from storage, never from the cache
             return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE)
                     .header("Cache-Status", "strata; fwd=bypass").build();
-        }).onFailure().invoke(reservation::release));
+        })
+                // a client that leaves before the answer is built cancels this: nothing else would give its share back
+                .onFailure().invoke(reservation::release).onCancellation().invoke(reservation::release));
     }
 
     @Access(Need.READ)
@@ -342,7 +344,9 @@ public class DocumentResource {
             reservation.shrinkTo(answer.length);
             routing.addEndHandler(ended -> reservation.release());
             return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE).build();
-        }).onFailure().invoke(reservation::release));
+        })
+                // a client that leaves before the answer is built cancels this: nothing else would give its share back
+                .onFailure().invoke(reservation::release).onCancellation().invoke(reservation::release));
     }
 
     private List<String> batchIds(byte[] body) {
