@@ -44,6 +44,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.strata.embedded.deployment.EmbeddedPostgres;
 import io.strata.embedded.deployment.EmbeddedRedisCluster;
+import io.strata.testing.Latencies;
 
 /**
  * The edge against hostile clients, each test on its own packaged gateway started with a 512 MiB
@@ -700,7 +701,7 @@ class EdgeUnderLoadIT {
                 CONTAINER_JVM, env, reportDir.resolve(name + ".log"));
         try {
             gateway.awaitReady(Duration.ofSeconds(90));
-        } catch (RuntimeException | InterruptedException e) {
+        } catch (RuntimeException e) {
             gateway.close();
             throw e;
         }
