@@ -11,12 +11,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import jakarta.inject.Inject;
@@ -27,11 +30,13 @@ import org.junit.jupiter.api.Test;
 import io.quarkus.test.junit.QuarkusTest;
 import io.strata.testing.History;
 import io.strata.testing.History.Kind;
+import io.strata.testing.Workload;
 
 /**
- * Concurrent readers and writers over few documents, with cache entries evicted at random and
- * revalidating reads forcing fills: the recorded history must hold no read older than a write
- * acknowledged before it began, and the Redis pool must carry the concurrency without an error.
+ * Concurrent readers and writers over few documents (the fault suite's workload, without faults),
+ * with cache entries evicted at random and revalidating reads forcing fills: the recorded history
+ * must hold no read older than a write acknowledged before it began (nor a {@code max-stale} read
+ * past its bound, nor a batchGet item), and the Redis pool must carry the concurrency without an error.
  */
 @QuarkusTest
 class ReadInvariantTest extends AuthenticatedTest {
@@ -48,88 +53,51 @@ class ReadInvariantTest extends AuthenticatedTest {
     void noReadIsOlderThanAnAcknowledgedWrite() throws Exception {
         String c = "hist-" + UUID.randomUUID().toString().substring(0, 8);
         List<String> keys = List.of("k0", "k1", "k2", "k3", "k4", "k5");
-        History history = new History();
-        Map<String, AtomicInteger> unexpected = new ConcurrentHashMap<>();
+        // a quarter of the reads revalidate (forcing fills), some accept a second of staleness, some are batches
+        Workload workload = new Workload(c, keys, apiKey, () -> URI.create("http://localhost:" + port))
+                .reads(new Workload.Reads(25, 10, 10)).timeout(Duration.ofSeconds(30));
+        History history = workload.history;
         // at least 4 s, and on until there are enough operations to mean something (at most 30 s:
         // a slow shared machine gets more time, not a weaker check)
         long minimum = System.nanoTime() + Duration.ofSeconds(4).toNanos();
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
-        ExecutorService pool = Executors.newFixedThreadPool(15);
-        List<Future<?>> workers = new ArrayList<>();
-        workers.add(pool.submit(() -> {
+        AtomicBoolean running = new AtomicBoolean(true);
+        Thread judge = Thread.ofPlatform().start(() -> {
             while (System.nanoTime() < minimum || System.nanoTime() < deadline && !(history.count(Kind.READ) > 300
                     && history.count(Kind.PUT) > 100 && history.count(Kind.DELETE) > 5)) {
-                Thread.sleep(100);
+                sleep(100);
             }
             running.set(false);
-            return null;
-        }));
-        for (int w = 0; w < 4; w++) {
-            workers.add(pool.submit(() -> {
-                while (running.get()) {
-                    String key = keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
-                    if (ThreadLocalRandom.current().nextInt(10) == 0) {
-                        long start = System.nanoTime();
-                        HttpResponse<String> r = send("DELETE", c, key, null, null);
-                        long end = System.nanoTime();
-                        if (r.statusCode() == 204) {
-                            history.record(Kind.DELETE, key, 0, start, end);
-                        } else if (r.statusCode() != 404) {
-                            unexpected.computeIfAbsent("DELETE " + r.statusCode(), k -> new AtomicInteger()).incrementAndGet();
-                        }
-                    } else {
-                        long start = System.nanoTime();
-                        HttpResponse<String> r = send("PUT", c, key, "{\"n\":" + start + "}", null);
-                        long end = System.nanoTime();
-                        if (r.statusCode() == 200 || r.statusCode() == 201) {
-                            history.record(Kind.PUT, key, version(r), start, end);
-                        } else {
-                            unexpected.computeIfAbsent("PUT " + r.statusCode(), k -> new AtomicInteger()).incrementAndGet();
-                        }
-                    }
-                }
-                return null;
-            }));
-        }
-        for (int r = 0; r < 8; r++) {
-            workers.add(pool.submit(() -> {
-                while (running.get()) {
-                    String key = keys.get(ThreadLocalRandom.current().nextInt(keys.size()));
-                    String cacheControl = ThreadLocalRandom.current().nextInt(4) == 0 ? "no-cache" : null;
-                    long start = System.nanoTime();
-                    HttpResponse<String> response = send("GET", c, key, null, cacheControl);
-                    long end = System.nanoTime();
-                    if (response.statusCode() == 200) {
-                        history.record(Kind.READ, key, version(response), start, end);
-                    } else if (response.statusCode() == 404) {
-                        history.record(Kind.READ, key, History.ABSENT, start, end);
-                    } else {
-                        unexpected.computeIfAbsent("GET " + response.statusCode(), k -> new AtomicInteger()).incrementAndGet();
-                    }
-                }
-                return null;
-            }));
-        }
-        workers.add(pool.submit(() -> {
+        });
+        Thread evictor = Thread.ofPlatform().start(() -> {
             while (running.get()) {
                 redis.evict(c, keys.get(ThreadLocalRandom.current().nextInt(keys.size())));
-                Thread.sleep(3);
+                sleep(3);
             }
-            return null;
-        }));
-        for (Future<?> worker : workers) {
-            worker.get();
-        }
-        pool.shutdown();
+        });
+        workload.run(4, 8, () -> !running.get());
+        judge.join();
+        evictor.join();
 
-        assertEquals(Map.of(), Map.copyOf(unexpected), "every request answered as expected");
+        Set<String> expected = Set.of("PUT 200", "PUT 201", "DELETE 204", "DELETE 404", "GET 200", "GET 404", "BATCH 200");
+        Map<String, Long> unexpected = new TreeMap<>(workload.answers());
+        unexpected.keySet().removeAll(expected);
+        assertEquals(Map.of(), unexpected, "every request answered as expected: " + workload.errorSamples);
         assertTrue(history.count(Kind.READ) > 300, "enough reads to mean something: " + history.count(Kind.READ));
         assertTrue(history.count(Kind.PUT) > 100, "enough writes: " + history.count(Kind.PUT));
         assertTrue(history.count(Kind.DELETE) > 5, "some deletes: " + history.count(Kind.DELETE));
+        assertTrue(workload.answers().getOrDefault("BATCH 200", 0L) > 0, "batch reads were checked too");
         List<String> violations = history.violations();
         assertTrue(violations.isEmpty(), violations.size() + " stale reads, first: "
                 + violations.stream().limit(5).toList());
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test
@@ -178,9 +146,5 @@ class ReadInvariantTest extends AuthenticatedTest {
         } catch (Exception e) {
             throw new IllegalStateException(method + " " + id + " failed", e);
         }
-    }
-
-    private static long version(HttpResponse<String> response) {
-        return Long.parseLong(response.headers().firstValue("ETag").orElseThrow().replace("\"", ""));
     }
 }

@@ -120,7 +120,7 @@ final class MasterGuard {
     /** Runs {@code command} under the guard with {@code timeout}, measured from when the bulkhead admits it. */
     @SuppressWarnings({ "unchecked", "rawtypes" })
     <T> Uni<T> call(Supplier<Uni<T>> command, Duration timeout) {
-        Supplier<Uni<T>> timed = () -> timed(command, timeout).onFailure(this::isAvailabilityFailure).transform(this::classify);
+        Supplier<Uni<T>> timed = () -> timed(command, timeout).onFailure(MasterGuard::isAvailabilityFailure).transform(this::classify);
         return (Uni<T>) guard.get((Supplier) timed, UNI);
     }
 
@@ -167,12 +167,16 @@ final class MasterGuard {
         });
     }
 
-    /** A Redis error reply to the command is an answer; anything else (no answer, no connection) may be Redis failing. */
-    private boolean isAvailabilityFailure(Throwable failure) {
+    /**
+     * A Redis error reply to the command is an answer; anything else (no answer, no connection) may be
+     * Redis failing. The client fails the commands in flight on a connection that closed with an error
+     * of the same type, {@code CONNECTION_CLOSED}, which Redis never sends: that is no answer.
+     */
+    static boolean isAvailabilityFailure(Throwable failure) {
         if (failure instanceof io.vertx.redis.client.impl.types.ErrorType error) {
             String message = error.getMessage() == null ? "" : error.getMessage();
             return message.startsWith("CLUSTERDOWN") || message.startsWith("TRYAGAIN") || message.startsWith("LOADING")
-                    || message.startsWith("MASTERDOWN");
+                    || message.startsWith("MASTERDOWN") || message.equals("CONNECTION_CLOSED");
         }
         return true;
     }

@@ -1,26 +1,26 @@
-package io.strata.system;
+package io.strata.testing;
 
 import java.util.Arrays;
 
 /** Latencies of one stream of requests, recorded from any thread, summarised as percentiles. */
-final class Latencies {
+public final class Latencies {
 
     private long[] nanos = new long[4096];
     private int count;
 
-    synchronized void record(long elapsedNanos) {
+    public synchronized void record(long elapsedNanos) {
         if (count == nanos.length) {
             nanos = Arrays.copyOf(nanos, count * 2);
         }
         nanos[count++] = elapsedNanos;
     }
 
-    synchronized int count() {
+    public synchronized int count() {
         return count;
     }
 
     /** The {@code p}-th percentile (0 < p ≤ 100) in milliseconds, by the nearest-rank method; 0 when empty. */
-    synchronized double percentileMillis(double p) {
+    public synchronized double percentileMillis(double p) {
         if (count == 0) {
             return 0;
         }
@@ -30,7 +30,7 @@ final class Latencies {
         return sorted[Math.max(0, Math.min(count, rank) - 1)] / 1e6;
     }
 
-    double maxMillis() {
+    public double maxMillis() {
         return percentileMillis(100);
     }
 }
