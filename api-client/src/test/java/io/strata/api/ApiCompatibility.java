@@ -46,7 +46,9 @@ final class ApiCompatibility {
         Path dir = OpenApiDocument.apiDir();
         OpenApiDocument released = OpenApiDocument.read(dir.resolve("released").resolve("openapi-v1.json"));
         Set<String> declared = declared(dir.resolve("declared-breaking-changes.txt"));
-        return breakingChanges(released, current).stream().filter(change -> !declared.contains(change)).toList();
+        return breakingChanges(released, current).stream()
+                .filter(change -> !declared.contains(change))
+                .toList();
     }
 
     static Set<String> declared(Path file) {
@@ -99,7 +101,8 @@ final class ApiCompatibility {
 
     private void compareOperation(String operation, JsonNode oldOp, JsonNode newOp) {
         if (!security(released, oldOp).equals(security(current, newOp))) {
-            changes.add(operation + ": changed security " + security(released, oldOp) + " -> " + security(current, newOp));
+            changes.add(
+                    operation + ": changed security " + security(released, oldOp) + " -> " + security(current, newOp));
         }
         compareParameters(operation, oldOp, newOp);
         compareRequestBody(operation, oldOp.get("requestBody"), newOp.get("requestBody"));
@@ -112,35 +115,50 @@ final class ApiCompatibility {
                 changes.add(operation + " " + status + ": removed response");
                 continue;
             }
-            compareResponse(operation + " " + status, released.resolve(oldResponses.get(status)), current.resolve(newResponse));
+            compareResponse(
+                    operation + " " + status, released.resolve(oldResponses.get(status)), current.resolve(newResponse));
         }
     }
 
     private static String security(OpenApiDocument document, JsonNode operation) {
-        JsonNode security = operation.has("security") ? operation.get("security") : document.root().path("security");
+        JsonNode security = operation.has("security")
+                ? operation.get("security")
+                : document.root().path("security");
         return security.toString();
     }
 
     private void compareParameters(String operation, JsonNode oldOp, JsonNode newOp) {
         for (JsonNode oldRef : oldOp.path("parameters")) {
             JsonNode oldParam = released.resolve(oldRef);
-            String name = oldParam.path("in").asText() + " " + oldParam.path("name").asText();
-            JsonNode newParam = parameter(current, newOp, oldParam.path("in").asText(), oldParam.path("name").asText());
+            String name =
+                    oldParam.path("in").asText() + " " + oldParam.path("name").asText();
+            JsonNode newParam = parameter(
+                    current,
+                    newOp,
+                    oldParam.path("in").asText(),
+                    oldParam.path("name").asText());
             if (newParam == null) {
                 changes.add(operation + " parameter " + name + ": removed parameter");
                 continue;
             }
-            if (newParam.path("required").asBoolean(false) && !oldParam.path("required").asBoolean(false)) {
+            if (newParam.path("required").asBoolean(false)
+                    && !oldParam.path("required").asBoolean(false)) {
                 changes.add(operation + " parameter " + name + ": now required");
             }
-            compareSchema(operation + " parameter " + name, oldParam.get("schema"), newParam.get("schema"), true, "", 0);
+            compareSchema(
+                    operation + " parameter " + name, oldParam.get("schema"), newParam.get("schema"), true, "", 0);
         }
         for (JsonNode newRef : newOp.path("parameters")) {
             JsonNode newParam = current.resolve(newRef);
             if (newParam.path("required").asBoolean(false)
-                    && parameter(released, oldOp, newParam.path("in").asText(), newParam.path("name").asText()) == null) {
-                changes.add(operation + " parameter " + newParam.path("in").asText() + " " + newParam.path("name").asText()
-                        + ": new required parameter");
+                    && parameter(
+                                    released,
+                                    oldOp,
+                                    newParam.path("in").asText(),
+                                    newParam.path("name").asText())
+                            == null) {
+                changes.add(operation + " parameter " + newParam.path("in").asText() + " "
+                        + newParam.path("name").asText() + ": new required parameter");
             }
         }
     }
@@ -148,7 +166,8 @@ final class ApiCompatibility {
     private static JsonNode parameter(OpenApiDocument document, JsonNode operation, String in, String name) {
         for (JsonNode ref : operation.path("parameters")) {
             JsonNode parameter = document.resolve(ref);
-            if (parameter.path("in").asText().equals(in) && parameter.path("name").asText().equalsIgnoreCase(name)) {
+            if (parameter.path("in").asText().equals(in)
+                    && parameter.path("name").asText().equalsIgnoreCase(name)) {
                 return parameter;
             }
         }
@@ -170,7 +189,8 @@ final class ApiCompatibility {
             return;
         }
         JsonNode oldBody = released.resolve(oldRef);
-        if (newBody.path("required").asBoolean(false) && !oldBody.path("required").asBoolean(false)) {
+        if (newBody.path("required").asBoolean(false)
+                && !oldBody.path("required").asBoolean(false)) {
             changes.add(operation + " request body: now required");
         }
         Iterator<String> types = oldBody.path("content").fieldNames();
@@ -180,8 +200,13 @@ final class ApiCompatibility {
             if (newMedia == null) {
                 changes.add(operation + " request body " + type + ": removed media type");
             } else {
-                compareSchema(operation + " request body " + type, oldBody.path("content").get(type).get("schema"),
-                        newMedia.get("schema"), true, "", 0);
+                compareSchema(
+                        operation + " request body " + type,
+                        oldBody.path("content").get(type).get("schema"),
+                        newMedia.get("schema"),
+                        true,
+                        "",
+                        0);
             }
         }
     }
@@ -197,7 +222,8 @@ final class ApiCompatibility {
             }
             JsonNode oldHeader = released.resolve(oldResponse.path("headers").get(header));
             newHeader = current.resolve(newHeader);
-            if (oldHeader.path("required").asBoolean(false) && !newHeader.path("required").asBoolean(false)) {
+            if (oldHeader.path("required").asBoolean(false)
+                    && !newHeader.path("required").asBoolean(false)) {
                 changes.add(where + " header " + header + ": no longer required");
             }
             compareSchema(where + " header " + header, oldHeader.get("schema"), newHeader.get("schema"), false, "", 0);
@@ -209,7 +235,12 @@ final class ApiCompatibility {
             if (newMedia == null) {
                 changes.add(where + " " + type + ": removed media type");
             } else {
-                compareSchema(where + " " + type, oldResponse.path("content").get(type).get("schema"), newMedia.get("schema"), false, "",
+                compareSchema(
+                        where + " " + type,
+                        oldResponse.path("content").get(type).get("schema"),
+                        newMedia.get("schema"),
+                        false,
+                        "",
                         0);
             }
         }
@@ -231,17 +262,21 @@ final class ApiCompatibility {
         String place = where + " " + pointer(at);
         Set<String> oldTypes = types(oldSchema);
         Set<String> newTypes = types(newSchema);
-        if (input ? !newTypes.isEmpty() && (oldTypes.isEmpty() || !newTypes.containsAll(oldTypes))
+        if (input
+                ? !newTypes.isEmpty() && (oldTypes.isEmpty() || !newTypes.containsAll(oldTypes))
                 : !oldTypes.isEmpty() && (newTypes.isEmpty() || !oldTypes.containsAll(newTypes))) {
             changes.add(place + ": " + (input ? "narrowed" : "widened") + " type " + oldTypes + " -> " + newTypes);
         }
-        if (!text(oldSchema, "format").equals(text(newSchema, "format")) && !(input && text(newSchema, "format").isEmpty())
+        if (!text(oldSchema, "format").equals(text(newSchema, "format"))
+                && !(input && text(newSchema, "format").isEmpty())
                 && !(!input && text(oldSchema, "format").isEmpty())) {
             changes.add(place + ": changed format " + text(oldSchema, "format") + " -> " + text(newSchema, "format"));
         }
-        if (!text(oldSchema, "pattern").equals(text(newSchema, "pattern")) && !(input && text(newSchema, "pattern").isEmpty())
+        if (!text(oldSchema, "pattern").equals(text(newSchema, "pattern"))
+                && !(input && text(newSchema, "pattern").isEmpty())
                 && !(!input && text(oldSchema, "pattern").isEmpty())) {
-            changes.add(place + ": changed pattern " + text(oldSchema, "pattern") + " -> " + text(newSchema, "pattern"));
+            changes.add(
+                    place + ": changed pattern " + text(oldSchema, "pattern") + " -> " + text(newSchema, "pattern"));
         }
         for (String bound : List.of("maximum", "maxLength", "maxItems")) {
             bound(place, bound, oldSchema, newSchema, input ? -1 : 1);
@@ -298,7 +333,8 @@ final class ApiCompatibility {
         }
     }
 
-    private void compareProperties(String where, JsonNode oldSchema, JsonNode newSchema, boolean input, String at, int depth) {
+    private void compareProperties(
+            String where, JsonNode oldSchema, JsonNode newSchema, boolean input, String at, int depth) {
         Set<String> oldRequired = values(oldSchema.get("required"));
         Set<String> newRequired = values(newSchema.get("required"));
         if (input) {

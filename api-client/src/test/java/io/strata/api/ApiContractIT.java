@@ -68,7 +68,8 @@ class ApiContractIT {
         committed = OpenApiDocument.read(OpenApiDocument.apiDir().resolve("openapi-v1.json"));
         gateway.start(Path.of(System.getProperty("strata.gateway.jar")), reports.resolve("contract-gateway.log"));
         admin = new KeysApi(client(gateway.adminKey));
-        CreatedKey key = admin.createKey(new KeyRequest().name("contract " + run).scopes(List.of("write:c" + run + "-*")));
+        CreatedKey key =
+                admin.createKey(new KeyRequest().name("contract " + run).scopes(List.of("write:c" + run + "-*")));
         documentsClient = client(key.getSecret());
         documents = new DocumentsApi(documentsClient);
     }
@@ -96,8 +97,11 @@ class ApiContractIT {
     private String header(String name) {
         List<String> values = documentsClient.getResponseHeaders().get(name);
         if (values == null) {
-            values = documentsClient.getResponseHeaders().entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
-                    .map(Map.Entry::getValue).findFirst().orElse(null);
+            values = documentsClient.getResponseHeaders().entrySet().stream()
+                    .filter(e -> e.getKey().equalsIgnoreCase(name))
+                    .map(Map.Entry::getValue)
+                    .findFirst()
+                    .orElse(null);
         }
         return values == null || values.isEmpty() ? null : values.get(0);
     }
@@ -116,8 +120,11 @@ class ApiContractIT {
         assertEquals(status, problem.getStatus());
         assertNotNull(problem.getTitle());
         assertNotNull(problem.getDetail());
-        String contentType = refused.getResponseHeaders().entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase("Content-Type"))
-                .map(e -> e.getValue().get(0)).findFirst().orElse("");
+        String contentType = refused.getResponseHeaders().entrySet().stream()
+                .filter(e -> e.getKey().equalsIgnoreCase("Content-Type"))
+                .map(e -> e.getValue().get(0))
+                .findFirst()
+                .orElse("");
         assertTrue(contentType.startsWith("application/problem+json"), contentType);
         return problem;
     }
@@ -139,14 +146,19 @@ class ApiContractIT {
         assertEquals(201, documentsClient.getStatusCode());
         String v1 = header("ETag");
         assertTrue(v1.matches("\"[0-9]+\""), v1);
-        assertEquals(java.net.URI.create(gateway.baseUrl() + "/v1/" + c + "/docs/dune"), java.net.URI.create(header("Location")));
+        assertEquals(
+                java.net.URI.create(gateway.baseUrl() + "/v1/" + c + "/docs/dune"),
+                java.net.URI.create(header("Location")));
 
         assertEquals(doc("title", "Dune", "year", 1965), documents.getDocument(c, "dune", null, null));
         assertEquals(v1, header("ETag"));
         assertNotNull(header("Cache-Status"));
 
         problem(412, "precondition-failed", () -> documents.putDocument(c, "dune", doc("title", "Dune"), null, "*"));
-        problem(412, "precondition-failed", () -> documents.putDocument(c, "dune", doc("title", "Dune"), "\"999999\"", null));
+        problem(
+                412,
+                "precondition-failed",
+                () -> documents.putDocument(c, "dune", doc("title", "Dune"), "\"999999\"", null));
         documents.putDocument(c, "dune", doc("title", "Dune", "year", 1966), v1, null);
         assertEquals(200, documentsClient.getStatusCode());
         String v2 = header("ETag");
@@ -174,9 +186,11 @@ class ApiContractIT {
         documents.headDocument(c, "emma", null, null);
         assertEquals(200, documentsClient.getStatusCode());
         assertEquals(etag, header("ETag"));
-        ApiException headNotModified = assertThrows(ApiException.class, () -> documents.headDocument(c, "emma", null, etag));
+        ApiException headNotModified =
+                assertThrows(ApiException.class, () -> documents.headDocument(c, "emma", null, etag));
         assertEquals(304, headNotModified.getCode());
-        ApiException headMissing = assertThrows(ApiException.class, () -> documents.headDocument(c, "nobody", null, null));
+        ApiException headMissing =
+                assertThrows(ApiException.class, () -> documents.headDocument(c, "nobody", null, null));
         assertEquals(404, headMissing.getCode());
     }
 
@@ -203,7 +217,11 @@ class ApiContractIT {
         } while (after != null);
         assertEquals(ids, seen);
         assertEquals(List.of(2, 2, 1), sizes);
-        assertEquals(ids, documents.listDocuments(c, null, null).getItems().stream().map(Item::getId).toList());
+        assertEquals(
+                ids,
+                documents.listDocuments(c, null, null).getItems().stream()
+                        .map(Item::getId)
+                        .toList());
 
         problem(400, "invalid-limit", () -> documents.listDocuments(c, null, 0));
         problem(400, "invalid-limit", () -> documents.listDocuments(c, null, 1001));
@@ -239,7 +257,9 @@ class ApiContractIT {
         assertEquals(sortedAsked, answered, "each id is in exactly one list");
 
         BatchGetResult rest = documents.batchGetDocuments(c, new BatchGetRequest().ids(result.getUnprocessed()));
-        assertEquals(result.getUnprocessed(), rest.getFound().stream().map(Item::getId).toList());
+        assertEquals(
+                result.getUnprocessed(),
+                rest.getFound().stream().map(Item::getId).toList());
         assertTrue(rest.getMissing().isEmpty() && rest.getUnprocessed().isEmpty());
         for (Item item : rest.getFound()) {
             assertEquals(doc("id", item.getId(), "filler", filler), item.getDoc());
@@ -247,7 +267,10 @@ class ApiContractIT {
 
         List<String> tooMany = IntStream.range(0, 1001).mapToObj(i -> "id" + i).collect(Collectors.toList());
         problem(400, "too-many-ids", () -> documents.batchGetDocuments(c, new BatchGetRequest().ids(tooMany)));
-        problem(400, "invalid-id", () -> documents.batchGetDocuments(c, new BatchGetRequest().ids(List.of("not an id"))));
+        problem(
+                400,
+                "invalid-id",
+                () -> documents.batchGetDocuments(c, new BatchGetRequest().ids(List.of("not an id"))));
     }
 
     @Test
@@ -257,7 +280,8 @@ class ApiContractIT {
         documents.putDocument(c, "dune", doc("title", "Dune", "year", 1965), null, null);
         String v1 = header("ETag");
         // a tree keeps the null that removes a member (the client's mapper leaves nulls out of maps)
-        ObjectNode patch = OpenApiDocument.JSON.createObjectNode().putNull("year").put("author", "Herbert");
+        ObjectNode patch =
+                OpenApiDocument.JSON.createObjectNode().putNull("year").put("author", "Herbert");
         Object patched = documents.patchDocument(c, "dune", patch, v1);
         assertEquals(doc("title", "Dune", "author", "Herbert"), patched);
         String v2 = header("ETag");
@@ -265,7 +289,10 @@ class ApiContractIT {
         assertEquals(doc("title", "Dune", "author", "Herbert"), documents.getDocument(c, "dune", null, null));
         problem(412, "precondition-failed", () -> documents.patchDocument(c, "dune", doc("year", 1), v1));
         problem(404, "not-found", () -> documents.patchDocument(c, "nobody", doc("year", 1), null));
-        assertEquals(doc("title", "Dune", "author", "Herbert"), documents.getDocument(c, "dune", null, null), "refusals change nothing");
+        assertEquals(
+                doc("title", "Dune", "author", "Herbert"),
+                documents.getDocument(c, "dune", null, null),
+                "refusals change nothing");
     }
 
     @Test
@@ -279,8 +306,14 @@ class ApiContractIT {
         problem(400, "invalid-id", () -> documents.getDocument(c, "x".repeat(257), null, null));
         // the client escapes the space: an escape other than %3A and %40 is not a canonical path
         problem(400, "non-canonical-path", () -> documents.getDocument(c, "a b", null, null));
-        problem(400, "invalid-key", () -> admin.createKey(new KeyRequest().name("wide").scopes(List.of("read:tenant-a*"))));
-        problem(413, "too-large", () -> documents.putDocument(c, "huge", doc("filler", "x".repeat(1_100_000)), null, null));
+        problem(
+                400,
+                "invalid-key",
+                () -> admin.createKey(new KeyRequest().name("wide").scopes(List.of("read:tenant-a*"))));
+        problem(
+                413,
+                "too-large",
+                () -> documents.putDocument(c, "huge", doc("filler", "x".repeat(1_100_000)), null, null));
         problem(404, "not-found", () -> documents.getDocument(c, "never-written", null, null));
     }
 
@@ -292,16 +325,23 @@ class ApiContractIT {
         Problem missing = problem(401, "unauthorized", () -> anonymous.getDocument(c, "x", null, null));
         assertTrue(missing.getDetail().contains("Bearer"));
         assertEquals("Bearer realm=\"strata\"", exchanges.last().header("WWW-Authenticate"));
-        problem(401, "unauthorized", () -> new DocumentsApi(client("sk_" + "0".repeat(40))).getDocument(c, "x", null, null));
+        problem(
+                401,
+                "unauthorized",
+                () -> new DocumentsApi(client("sk_" + "0".repeat(40))).getDocument(c, "x", null, null));
 
-        CreatedKey reader = admin.createKey(new KeyRequest().name("reader " + run).scopes(List.of("read:" + c)));
+        CreatedKey reader =
+                admin.createKey(new KeyRequest().name("reader " + run).scopes(List.of("read:" + c)));
         DocumentsApi readOnly = new DocumentsApi(client(reader.getSecret()));
         problem(404, "not-found", () -> readOnly.getDocument(c, "x", null, null));
         problem(403, "forbidden", () -> readOnly.putDocument(c, "x", doc(), null, null));
         problem(403, "forbidden", () -> readOnly.getDocument(c + "-other", "x", null, null));
         problem(403, "forbidden", () -> new KeysApi(client(reader.getSecret())).listKeys());
 
-        CreatedKey limited = admin.createKey(new KeyRequest().name("limited " + run).scopes(List.of("read:" + c)).rateLimit(2));
+        CreatedKey limited = admin.createKey(new KeyRequest()
+                .name("limited " + run)
+                .scopes(List.of("read:" + c))
+                .rateLimit(2));
         DocumentsApi slow = new DocumentsApi(client(limited.getSecret()));
         Problem refused = null;
         for (int i = 0; i < 12 && refused == null; i++) {
@@ -322,7 +362,8 @@ class ApiContractIT {
         assertEquals("0", answer.header("RateLimit-Remaining"));
 
         String id = limited.getId();
-        assertTrue(admin.listKeys().getItems().stream().anyMatch(k -> k.getId().equals(id) && k.getRevokedAt() == null));
+        assertTrue(
+                admin.listKeys().getItems().stream().anyMatch(k -> k.getId().equals(id) && k.getRevokedAt() == null));
         admin.revokeKey(id);
         problem(401, "unauthorized", () -> slow.getDocument(c, "x", null, null));
         problem(404, "not-found", () -> admin.revokeKey("key_never_issued"));
@@ -336,8 +377,12 @@ class ApiContractIT {
         for (Exchanges.Exchange exchange : exchanges.all()) {
             check.check(exchange).forEach(p -> disagreements.add(exchange + ": " + p));
         }
-        assertTrue(exchanges.all().size() > 50, "the suite made its requests: " + exchanges.all().size());
-        assertTrue(disagreements.isEmpty(), "answers the document does not describe:\n  " + String.join("\n  ", disagreements));
+        assertTrue(
+                exchanges.all().size() > 50,
+                "the suite made its requests: " + exchanges.all().size());
+        assertTrue(
+                disagreements.isEmpty(),
+                "answers the document does not describe:\n  " + String.join("\n  ", disagreements));
     }
 
     @Test
@@ -366,15 +411,24 @@ class ApiContractIT {
     @Order(103)
     void everyOperationWasExercised() {
         List<String> operations = new ArrayList<>();
-        committed.root().path("paths").fields().forEachRemaining(path -> path.getValue().fieldNames().forEachRemaining(method -> {
-            if (OpenApiDocument.METHODS.contains(method)) {
-                operations.add(method.toUpperCase() + " " + path.getKey());
-            }
-        }));
+        committed
+                .root()
+                .path("paths")
+                .fields()
+                .forEachRemaining(path -> path.getValue().fieldNames().forEachRemaining(method -> {
+                    if (OpenApiDocument.METHODS.contains(method)) {
+                        operations.add(method.toUpperCase() + " " + path.getKey());
+                    }
+                }));
         List<String> exercised = exchanges.all().stream()
-                .map(e -> committed.operation(e.method(), e.path()).map(o -> o.method().toUpperCase() + " " + o.template()).orElse(""))
-                .distinct().toList();
-        List<String> untouched = operations.stream().filter(o -> !exercised.contains(o)).toList();
+                .map(e -> committed
+                        .operation(e.method(), e.path())
+                        .map(o -> o.method().toUpperCase() + " " + o.template())
+                        .orElse(""))
+                .distinct()
+                .toList();
+        List<String> untouched =
+                operations.stream().filter(o -> !exercised.contains(o)).toList();
         assertTrue(untouched.isEmpty(), "operations the contract suite never called: " + untouched);
     }
 }

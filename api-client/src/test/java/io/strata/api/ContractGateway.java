@@ -24,7 +24,8 @@ import io.strata.embedded.deployment.EmbeddedRedisCluster;
  */
 final class ContractGateway implements AutoCloseable {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     final String adminKey = "sk_" + random(32);
     private final EmbeddedPostgres postgres = new EmbeddedPostgres(Duration.ofSeconds(60));
@@ -38,9 +39,14 @@ final class ContractGateway implements AutoCloseable {
         redis.start();
         port = freePort();
         managementPort = freePort();
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-jar", jar.toString());
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        List<String> command = List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m",
+                "-XX:+ExitOnOutOfMemoryError",
+                "-jar",
+                jar.toString());
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = builder.environment();
         env.put("QUARKUS_HTTP_PORT", String.valueOf(port));
         env.put("QUARKUS_MANAGEMENT_PORT", String.valueOf(managementPort));
@@ -56,8 +62,10 @@ final class ContractGateway implements AutoCloseable {
             awaitReady(Duration.ofSeconds(90));
         } catch (IllegalStateException e) {
             List<String> lines = java.nio.file.Files.readAllLines(log);
-            throw new IllegalStateException(e.getMessage() + "; the end of its log:\n"
-                    + String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size())), e);
+            throw new IllegalStateException(
+                    e.getMessage() + "; the end of its log:\n"
+                            + String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size())),
+                    e);
         }
     }
 
@@ -68,8 +76,12 @@ final class ContractGateway implements AutoCloseable {
                 throw new IllegalStateException("the gateway exited with " + process.exitValue());
             }
             try {
-                if (HTTP.send(HttpRequest.newBuilder(management("/q/health/ready")).build(), HttpResponse.BodyHandlers.discarding())
-                        .statusCode() == 200) {
+                if (HTTP.send(
+                                        HttpRequest.newBuilder(management("/q/health/ready"))
+                                                .build(),
+                                        HttpResponse.BodyHandlers.discarding())
+                                .statusCode()
+                        == 200) {
                     return;
                 }
             } catch (IOException e) {
@@ -90,7 +102,8 @@ final class ContractGateway implements AutoCloseable {
 
     /** The OpenAPI document the gateway serves. */
     String servedDocument() throws IOException, InterruptedException {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(management("/q/openapi?format=json")).build(),
+        HttpResponse<String> response = HTTP.send(
+                HttpRequest.newBuilder(management("/q/openapi?format=json")).build(),
                 HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 200) {
             throw new IllegalStateException("/q/openapi answered " + response.statusCode());

@@ -21,8 +21,16 @@ import com.fasterxml.jackson.databind.node.TextNode;
 final class ExchangeCheck {
 
     /** The headers the document defines; any of them on an answer must be declared for that answer. */
-    static final List<String> DEFINED_HEADERS = List.of("ETag", "Location", "Cache-Status", "Retry-After", "RateLimit-Limit",
-            "RateLimit-Remaining", "RateLimit-Reset", "WWW-Authenticate");
+    static final List<String> DEFINED_HEADERS = List.of(
+            "ETag",
+            "Location",
+            "Cache-Status",
+            "Retry-After",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "WWW-Authenticate");
+
     private static final String PROBLEM_PREFIX = "urn:strata:problem:";
 
     private final OpenApiDocument document;
@@ -43,7 +51,8 @@ final class ExchangeCheck {
             return problems;
         }
         JsonNode responses = found.get().node().path("responses");
-        JsonNode declared = responses.has(String.valueOf(exchange.status())) ? responses.get(String.valueOf(exchange.status()))
+        JsonNode declared = responses.has(String.valueOf(exchange.status()))
+                ? responses.get(String.valueOf(exchange.status()))
                 : responses.get("default");
         if (declared == null) {
             problems.add("status " + exchange.status() + " is not declared");
@@ -75,8 +84,10 @@ final class ExchangeCheck {
                 continue;
             }
             JsonNode schema = header.path("schema");
-            JsonNode typed = "integer".equals(document.resolve(schema).path("type").asText()) && value.matches("-?[0-9]+")
-                    ? IntNode.valueOf(Integer.parseInt(value)) : TextNode.valueOf(value);
+            JsonNode typed =
+                    "integer".equals(document.resolve(schema).path("type").asText()) && value.matches("-?[0-9]+")
+                            ? IntNode.valueOf(Integer.parseInt(value))
+                            : TextNode.valueOf(value);
             schemas.check(typed, schema).forEach(p -> problems.add("header " + entry.getKey() + " " + p));
         }
     }
@@ -94,13 +105,16 @@ final class ExchangeCheck {
 
     private void checkBody(Exchanges.Exchange exchange, JsonNode content, List<String> problems) {
         if (exchange.body().length == 0) {
-            if (!content.isMissingNode() && !content.isEmpty() && !exchange.method().equals("HEAD")) {
+            if (!content.isMissingNode()
+                    && !content.isEmpty()
+                    && !exchange.method().equals("HEAD")) {
                 problems.add("the document declares a body, the answer has none");
             }
             return;
         }
         String contentType = exchange.header("Content-Type");
-        String mediaType = contentType == null ? "" : contentType.split(";")[0].trim().toLowerCase(Locale.ROOT);
+        String mediaType =
+                contentType == null ? "" : contentType.split(";")[0].trim().toLowerCase(Locale.ROOT);
         JsonNode media = content.get(mediaType);
         if (media == null) {
             problems.add("media type " + mediaType + " is not declared (declared: " + names(content) + ")");
@@ -134,9 +148,11 @@ final class ExchangeCheck {
         }
         String title = entry.titles().get(exchange.status());
         if (title == null) {
-            problems.add("problem type " + type + " is catalogued with " + entry.titles().keySet() + ", answered " + exchange.status());
+            problems.add("problem type " + type + " is catalogued with "
+                    + entry.titles().keySet() + ", answered " + exchange.status());
         } else if (!title.equals(body.path("title").asText())) {
-            problems.add("problem type " + type + " is titled \"" + body.path("title").asText() + "\", the catalogue says \"" + title + "\"");
+            problems.add("problem type " + type + " is titled \""
+                    + body.path("title").asText() + "\", the catalogue says \"" + title + "\"");
         }
         if (body.path("status").asInt() != exchange.status()) {
             problems.add("problem status " + body.path("status") + " differs from the answer's " + exchange.status());

@@ -40,22 +40,32 @@ final class Exchanges {
     /** An HTTP client for the generated {@code ApiClient} that records every exchange. */
     CloseableHttpClient httpClient() {
         // HttpClient would retry a 429 or 503 after its Retry-After by itself: the suite sees every answer
-        return HttpClients.custom().disableAutomaticRetries().addResponseInterceptorLast((response, entity, context) -> {
-            HttpRequest request = HttpClientContext.castOrCreate(context).getRequest();
-            byte[] body = new byte[0];
-            if (response instanceof ClassicHttpResponse classic && classic.getEntity() != null) {
-                body = EntityUtils.toByteArray(classic.getEntity());
-                String type = classic.getEntity().getContentType();
-                classic.setEntity(new ByteArrayEntity(body, type == null ? null : ContentType.parse(type)));
-            }
-            Map<String, String> headers = new LinkedHashMap<>();
-            for (Header header : response.getHeaders()) {
-                headers.merge(header.getName().toLowerCase(Locale.ROOT), header.getValue(), (a, b) -> a + ", " + b);
-            }
-            String path = request.getPath();
-            int query = path.indexOf('?');
-            recorded.add(new Exchange(request.getMethod(), query < 0 ? path : path.substring(0, query), response.getCode(), headers, body));
-        }).build();
+        return HttpClients.custom()
+                .disableAutomaticRetries()
+                .addResponseInterceptorLast((response, entity, context) -> {
+                    HttpRequest request =
+                            HttpClientContext.castOrCreate(context).getRequest();
+                    byte[] body = new byte[0];
+                    if (response instanceof ClassicHttpResponse classic && classic.getEntity() != null) {
+                        body = EntityUtils.toByteArray(classic.getEntity());
+                        String type = classic.getEntity().getContentType();
+                        classic.setEntity(new ByteArrayEntity(body, type == null ? null : ContentType.parse(type)));
+                    }
+                    Map<String, String> headers = new LinkedHashMap<>();
+                    for (Header header : response.getHeaders()) {
+                        headers.merge(
+                                header.getName().toLowerCase(Locale.ROOT), header.getValue(), (a, b) -> a + ", " + b);
+                    }
+                    String path = request.getPath();
+                    int query = path.indexOf('?');
+                    recorded.add(new Exchange(
+                            request.getMethod(),
+                            query < 0 ? path : path.substring(0, query),
+                            response.getCode(),
+                            headers,
+                            body));
+                })
+                .build();
     }
 
     List<Exchange> all() {

@@ -45,8 +45,7 @@ final class OpenApiDocument {
     }
 
     /** An operation, found by its method and a concrete request path. */
-    record Operation(String method, String template, JsonNode node) {
-    }
+    record Operation(String method, String template, JsonNode node) {}
 
     Optional<Operation> operation(String method, String path) {
         Iterator<Map.Entry<String, JsonNode>> paths = root.path("paths").fields();
@@ -55,7 +54,9 @@ final class OpenApiDocument {
             String regex = Pattern.quote(entry.getKey()).replaceAll("\\{[^}]+}", "\\\\E[^/]+\\\\Q");
             if (path.matches(regex)) {
                 JsonNode operation = entry.getValue().get(method.toLowerCase(Locale.ROOT));
-                return operation == null ? Optional.empty() : Optional.of(new Operation(method, entry.getKey(), operation));
+                return operation == null
+                        ? Optional.empty()
+                        : Optional.of(new Operation(method, entry.getKey(), operation));
             }
         }
         return Optional.empty();
@@ -78,8 +79,7 @@ final class OpenApiDocument {
     }
 
     /** One row of the problem catalogue: a type and, for each status it is answered with, the title. */
-    record ProblemType(String name, Map<Integer, String> titles) {
-    }
+    record ProblemType(String name, Map<Integer, String> titles) {}
 
     /** The catalogue: the table in the {@code Problem} schema's description. */
     Map<String, ProblemType> problemCatalogue() {
@@ -99,8 +99,8 @@ final class OpenApiDocument {
             String[] statuses = cells[2].split(",");
             String[] titles = cells[3].split(",");
             if (statuses.length != titles.length) {
-                throw new IllegalArgumentException("catalogue row for " + name + " has " + statuses.length + " statuses and "
-                        + titles.length + " titles");
+                throw new IllegalArgumentException("catalogue row for " + name + " has " + statuses.length
+                        + " statuses and " + titles.length + " titles");
             }
             Map<Integer, String> byStatus = new LinkedHashMap<>();
             for (int i = 0; i < statuses.length; i++) {

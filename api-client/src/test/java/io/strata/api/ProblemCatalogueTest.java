@@ -30,7 +30,9 @@ class ProblemCatalogueTest {
     /** Types the error mapper derives from the framework's status (405, 406, 415): not literals in the code. */
     private static final Set<String> DERIVED = Set.of("method-not-allowed", "not-acceptable", "unsupported-media-type");
     /** The calls that name a problem type: a Problem, a 400, a batch refusal, a refusal before routing. */
-    private static final Pattern CALL = Pattern.compile("(new Problem\\(|Problem\\.badRequest\\(|new InvalidBatch\\(|refuse\\()");
+    private static final Pattern CALL =
+            Pattern.compile("(new Problem\\(|Problem\\.badRequest\\(|new InvalidBatch\\(|refuse\\()");
+
     private static final Pattern TYPE_LITERAL = Pattern.compile("\"([a-z]+(?:-[a-z]+)*)\"");
 
     private static OpenApiDocument committed() throws IOException {
@@ -38,7 +40,10 @@ class ProblemCatalogueTest {
     }
 
     private static List<String> tableRows(String markdown) {
-        return markdown.lines().map(String::strip).filter(l -> l.startsWith("| `urn:strata:problem:")).toList();
+        return markdown.lines()
+                .map(String::strip)
+                .filter(l -> l.startsWith("| `urn:strata:problem:"))
+                .toList();
     }
 
     /** The argument list of a call whose opening parenthesis ends at {@code from}, up to its closing one. */
@@ -61,19 +66,29 @@ class ProblemCatalogueTest {
     @Test
     void theDocumentIsOpenApi31AndListsACatalogue() throws IOException {
         OpenApiDocument document = committed();
-        assertTrue(document.root().path("openapi").asText().startsWith("3.1."), document.root().path("openapi").asText());
-        assertTrue(document.problemCatalogue().size() >= 20, document.problemCatalogue().keySet().toString());
+        assertTrue(
+                document.root().path("openapi").asText().startsWith("3.1."),
+                document.root().path("openapi").asText());
+        assertTrue(
+                document.problemCatalogue().size() >= 20,
+                document.problemCatalogue().keySet().toString());
     }
 
     @Test
     void theDocsListTheSameCatalogueAsTheDocument() throws IOException {
-        List<String> inDocument = tableRows(committed().root().at("/components/schemas/Problem/description").asText());
+        List<String> inDocument = tableRows(
+                committed().root().at("/components/schemas/Problem/description").asText());
         List<String> inDocs = tableRows(Files.readString(REPO.resolve("docs/api.md")));
-        List<String> onlyInDocument = inDocument.stream().filter(row -> !inDocs.contains(row)).toList();
-        List<String> onlyInDocs = inDocs.stream().filter(row -> !inDocument.contains(row)).toList();
-        assertTrue(onlyInDocument.isEmpty() && onlyInDocs.isEmpty(), "docs/api.md's problem table and the Problem schema's differ:\n"
-                + "  only in the document:\n    " + String.join("\n    ", onlyInDocument) + "\n  only in docs/api.md:\n    "
-                + String.join("\n    ", onlyInDocs));
+        List<String> onlyInDocument =
+                inDocument.stream().filter(row -> !inDocs.contains(row)).toList();
+        List<String> onlyInDocs =
+                inDocs.stream().filter(row -> !inDocument.contains(row)).toList();
+        assertTrue(
+                onlyInDocument.isEmpty() && onlyInDocs.isEmpty(),
+                "docs/api.md's problem table and the Problem schema's differ:\n"
+                        + "  only in the document:\n    " + String.join("\n    ", onlyInDocument)
+                        + "\n  only in docs/api.md:\n    "
+                        + String.join("\n    ", onlyInDocs));
         assertEquals(inDocument, inDocs, "the same rows, in the same order");
     }
 
@@ -82,7 +97,8 @@ class ProblemCatalogueTest {
         OpenApiDocument document = committed();
         Map<String, OpenApiDocument.ProblemType> catalogue = document.problemCatalogue();
         List<String> wrong = new ArrayList<>();
-        Iterator<Map.Entry<String, JsonNode>> examples = document.root().at("/components/examples").fields();
+        Iterator<Map.Entry<String, JsonNode>> examples =
+                document.root().at("/components/examples").fields();
         while (examples.hasNext()) {
             Map.Entry<String, JsonNode> example = examples.next();
             JsonNode value = example.getValue().path("value");
@@ -91,7 +107,10 @@ class ProblemCatalogueTest {
                 continue;
             }
             OpenApiDocument.ProblemType entry = catalogue.get(type.substring("urn:strata:problem:".length()));
-            if (entry == null || !value.path("title").asText().equals(entry.titles().get(value.path("status").asInt()))) {
+            if (entry == null
+                    || !value.path("title")
+                            .asText()
+                            .equals(entry.titles().get(value.path("status").asInt()))) {
                 wrong.add(example.getKey() + ": " + value);
             }
         }
@@ -117,7 +136,9 @@ class ProblemCatalogueTest {
         Set<String> catalogued = committed().problemCatalogue().keySet();
         Set<String> missing = new TreeSet<>(inCode);
         missing.removeAll(catalogued);
-        assertTrue(missing.isEmpty(), "problem types the gateway answers with that the catalogue does not list: " + missing);
+        assertTrue(
+                missing.isEmpty(),
+                "problem types the gateway answers with that the catalogue does not list: " + missing);
         Set<String> stale = new TreeSet<>(catalogued);
         stale.removeAll(inCode);
         stale.removeAll(DERIVED);

@@ -56,21 +56,31 @@ final class SchemaCheck {
         }
         if (value.isTextual()) {
             String text = value.asText();
-            if (schema.has("pattern") && !Pattern.compile(schema.get("pattern").asText()).matcher(text).find()) {
-                problems.add(at + ": \"" + text + "\" does not match " + schema.get("pattern").asText());
+            if (schema.has("pattern")
+                    && !Pattern.compile(schema.get("pattern").asText())
+                            .matcher(text)
+                            .find()) {
+                problems.add(at + ": \"" + text + "\" does not match "
+                        + schema.get("pattern").asText());
             }
-            if (schema.has("maxLength") && text.codePointCount(0, text.length()) > schema.get("maxLength").asInt()) {
+            if (schema.has("maxLength")
+                    && text.codePointCount(0, text.length())
+                            > schema.get("maxLength").asInt()) {
                 problems.add(at + ": longer than " + schema.get("maxLength").asInt());
             }
-            if (schema.has("minLength") && text.codePointCount(0, text.length()) < schema.get("minLength").asInt()) {
+            if (schema.has("minLength")
+                    && text.codePointCount(0, text.length())
+                            < schema.get("minLength").asInt()) {
                 problems.add(at + ": shorter than " + schema.get("minLength").asInt());
             }
         }
         if (value.isNumber()) {
-            if (schema.has("minimum") && value.decimalValue().compareTo(schema.get("minimum").decimalValue()) < 0) {
+            if (schema.has("minimum")
+                    && value.decimalValue().compareTo(schema.get("minimum").decimalValue()) < 0) {
                 problems.add(at + ": " + value + " is below " + schema.get("minimum"));
             }
-            if (schema.has("maximum") && value.decimalValue().compareTo(schema.get("maximum").decimalValue()) > 0) {
+            if (schema.has("maximum")
+                    && value.decimalValue().compareTo(schema.get("maximum").decimalValue()) > 0) {
                 problems.add(at + ": " + value + " is above " + schema.get("maximum"));
             }
         }

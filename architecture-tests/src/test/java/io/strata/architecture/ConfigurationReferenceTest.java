@@ -65,20 +65,22 @@ class ConfigurationReferenceTest {
             "quarkus.container-image.", "docs/deployment.md (images)",
             "strata.bench.", "docs/performance.md (benchmark endpoints)");
     /** The mappings the check must find, so that it cannot pass by finding none. */
-    private static final Set<String> KNOWN_MAPPINGS = Set.of("io.strata.cache.CacheConfig",
-            "io.strata.gateway.config.ApiConfig", "io.strata.gateway.security.AuthConfig",
-            "io.strata.storage.pg.StorageConfig", "io.strata.embedded.deployment.EmbeddedServicesConfig");
+    private static final Set<String> KNOWN_MAPPINGS = Set.of(
+            "io.strata.cache.CacheConfig",
+            "io.strata.gateway.config.ApiConfig",
+            "io.strata.gateway.security.AuthConfig",
+            "io.strata.storage.pg.StorageConfig",
+            "io.strata.embedded.deployment.EmbeddedServicesConfig");
+
     private static final String CONFIG_PROPERTY = "org.eclipse.microprofile.config.inject.ConfigProperty";
     private static final String UNCONFIGURED = "org.eclipse.microprofile.config.configproperty.unconfigureddvalue";
     private static final Pattern MAP_KEY = Pattern.compile("\"<[^>]+>\"");
 
     /** A property the code reads: its default ({@code null}: none) and where it is declared. */
-    record Declared(String name, String defaultValue, String where) {
-    }
+    record Declared(String name, String defaultValue, String where) {}
 
     /** A row of the reference: property, default or value ({@code null}: none), environment variable ({@code null}: —). */
-    record Row(String property, String value, String environment, int line) {
-    }
+    record Row(String property, String value, String environment, int line) {}
 
     @Test
     void everyPropertyTheCodeReadsHasARowWithItsDefault() throws IOException {
@@ -89,10 +91,11 @@ class ConfigurationReferenceTest {
             Row row = rows.get(property.name());
             String effective = set.getOrDefault(property.name(), property.defaultValue());
             if (row == null) {
-                wrong.add("no row for " + property.name() + " (default " + shown(effective) + ", " + property.where() + ")");
+                wrong.add("no row for " + property.name() + " (default " + shown(effective) + ", " + property.where()
+                        + ")");
             } else if (!java.util.Objects.equals(row.value(), effective)) {
-                wrong.add("line " + row.line() + ": " + property.name() + " has default " + shown(row.value()) + ", the code's is "
-                        + shown(effective) + " (" + property.where() + ")");
+                wrong.add("line " + row.line() + ": " + property.name() + " has default " + shown(row.value())
+                        + ", the code's is " + shown(effective) + " (" + property.where() + ")");
             }
         }
         assertTrue(wrong.isEmpty(), REFERENCE + " against the code:\n  " + String.join("\n  ", wrong));
@@ -108,21 +111,27 @@ class ConfigurationReferenceTest {
                 continue;
             }
             if (!set.containsKey(row.property())) {
-                wrong.add("line " + row.line() + ": " + row.property() + " is neither read by the code nor set in " + PROPERTY_FILES);
+                wrong.add("line " + row.line() + ": " + row.property() + " is neither read by the code nor set in "
+                        + PROPERTY_FILES);
             } else if (!set.get(row.property()).equals(row.value())) {
-                wrong.add("line " + row.line() + ": " + row.property() + " says " + shown(row.value()) + ", the properties set "
-                        + shown(set.get(row.property())));
+                wrong.add("line " + row.line() + ": " + row.property() + " says " + shown(row.value())
+                        + ", the properties set " + shown(set.get(row.property())));
             }
         }
-        assertTrue(wrong.isEmpty(), REFERENCE + " against the code and " + PROPERTY_FILES + ":\n  " + String.join("\n  ", wrong));
+        assertTrue(
+                wrong.isEmpty(),
+                REFERENCE + " against the code and " + PROPERTY_FILES + ":\n  " + String.join("\n  ", wrong));
     }
 
     @Test
     void everyPropertyStrataSetsHasARow() throws IOException {
         Map<String, Row> rows = rows();
-        List<String> missing = propertiesSet().keySet().stream().filter(name -> !rows.containsKey(name))
-                .map(name -> "no row for " + name).toList();
-        assertTrue(missing.isEmpty(), REFERENCE + " against " + PROPERTY_FILES + ":\n  " + String.join("\n  ", missing));
+        List<String> missing = propertiesSet().keySet().stream()
+                .filter(name -> !rows.containsKey(name))
+                .map(name -> "no row for " + name)
+                .toList();
+        assertTrue(
+                missing.isEmpty(), REFERENCE + " against " + PROPERTY_FILES + ":\n  " + String.join("\n  ", missing));
     }
 
     @Test
@@ -132,7 +141,8 @@ class ConfigurationReferenceTest {
         for (var property : propertiesSet().entrySet()) {
             Declared code = declared.get(unprofiled(property.getKey()));
             if (code != null && property.getValue().equals(code.defaultValue())) {
-                restated.add(property.getKey() + "=" + property.getValue() + " restates the default of " + code.where());
+                restated.add(
+                        property.getKey() + "=" + property.getValue() + " restates the default of " + code.where());
             }
         }
         assertTrue(restated.isEmpty(), String.join("\n", restated));
@@ -143,8 +153,8 @@ class ConfigurationReferenceTest {
         List<String> wrong = new ArrayList<>();
         for (Row row : rows().values()) {
             if (row.environment() != null && !row.environment().equals(environmentVariable(row.property()))) {
-                wrong.add("line " + row.line() + ": " + row.property() + " is read from " + environmentVariable(row.property())
-                        + ", not " + row.environment());
+                wrong.add("line " + row.line() + ": " + row.property() + " is read from "
+                        + environmentVariable(row.property()) + ", not " + row.environment());
             }
         }
         assertTrue(wrong.isEmpty(), String.join("\n", wrong));
@@ -172,7 +182,10 @@ class ConfigurationReferenceTest {
                 found.add(type.getName());
             }
         }
-        assertEquals(new TreeSet<>(KNOWN_MAPPINGS), found, "a new mapping: add it to KNOWN_MAPPINGS and its rows to " + REFERENCE);
+        assertEquals(
+                new TreeSet<>(KNOWN_MAPPINGS),
+                found,
+                "a new mapping: add it to KNOWN_MAPPINGS and its rows to " + REFERENCE);
     }
 
     /** Every Strata property the code reads, by name (a map's key as {@code *}). */
@@ -193,13 +206,16 @@ class ConfigurationReferenceTest {
             }
             for (JavaCodeUnit unit : type.getCodeUnits()) {
                 for (JavaParameter parameter : unit.getParameters()) {
-                    parameter.tryGetAnnotationOfType(CONFIG_PROPERTY)
-                            .ifPresent(annotation -> injected(annotation, type.getName() + "#" + unit.getName()).ifPresent(all::add));
+                    parameter
+                            .tryGetAnnotationOfType(CONFIG_PROPERTY)
+                            .ifPresent(annotation -> injected(annotation, type.getName() + "#" + unit.getName())
+                                    .ifPresent(all::add));
                 }
             }
             for (JavaField field : type.getFields()) {
                 field.tryGetAnnotationOfType(CONFIG_PROPERTY)
-                        .ifPresent(annotation -> injected(annotation, type.getName() + "#" + field.getName()).ifPresent(all::add));
+                        .ifPresent(annotation -> injected(annotation, type.getName() + "#" + field.getName())
+                                .ifPresent(all::add));
             }
         }
         return all;
@@ -215,14 +231,18 @@ class ConfigurationReferenceTest {
         }
         String prefix = type.getAnnotation(ConfigMapping.class).prefix();
         var properties = ConfigMappingInterface.getProperties(ConfigMappingInterface.getConfigurationInterface(type))
-                .get(type).get("");
+                .get(type)
+                .get("");
         List<Declared> all = new ArrayList<>();
         properties.forEach((name, property) -> {
             if (property.isGroup()) {
                 return;
             }
-            all.add(new Declared(prefix + "." + name, property.hasDefaultValue() ? property.getDefaultValue() : null,
-                    property.getMethod().getDeclaringClass().getName().replace('$', '.') + "#" + property.getMethod().getName()));
+            all.add(new Declared(
+                    prefix + "." + name,
+                    property.hasDefaultValue() ? property.getDefaultValue() : null,
+                    property.getMethod().getDeclaringClass().getName().replace('$', '.') + "#"
+                            + property.getMethod().getName()));
         });
         return all;
     }
@@ -232,12 +252,17 @@ class ConfigurationReferenceTest {
         if (!name.startsWith("strata.") || documentedElsewhere(name)) {
             return Optional.empty();
         }
-        String defaultValue = (String) annotation.get("defaultValue").filter(value -> !UNCONFIGURED.equals(value)).orElse(null);
+        String defaultValue = (String) annotation
+                .get("defaultValue")
+                .filter(value -> !UNCONFIGURED.equals(value))
+                .orElse(null);
         return Optional.of(new Declared(name, defaultValue, where));
     }
 
     private static JavaClasses strataClasses() {
-        return new ClassFileImporter().withImportOption(new ImportOption.DoNotIncludeTests()).importPackages("io.strata");
+        return new ClassFileImporter()
+                .withImportOption(new ImportOption.DoNotIncludeTests())
+                .importPackages("io.strata");
     }
 
     /** Every property Strata's properties files set (a profile's as {@code %profile.name}), but those documented elsewhere. */
@@ -281,9 +306,15 @@ class ConfigurationReferenceTest {
             String value = cells.get(1).equals("none") ? null : code(cells.get(1), i);
             String environment = cells.get(2).equals("—") ? null : code(cells.get(2), i);
             Row before = rows.put(property, new Row(property, value, environment, i + 1));
-            assertTrue(before == null, "line " + (i + 1) + ": " + property + " has a row already, line " + (before == null ? 0 : before.line()));
+            assertTrue(
+                    before == null,
+                    "line " + (i + 1) + ": " + property + " has a row already, line "
+                            + (before == null ? 0 : before.line()));
         }
-        assertTrue(rows.size() > 20, REFERENCE + " has " + rows.size() + " property rows: is the table format still | property | default | environment variable | meaning |?");
+        assertTrue(
+                rows.size() > 20,
+                REFERENCE + " has " + rows.size()
+                        + " property rows: is the table format still | property | default | environment variable | meaning |?");
         return rows;
     }
 
@@ -308,7 +339,11 @@ class ConfigurationReferenceTest {
     }
 
     private static String code(String cell, int line) {
-        assertTrue(cell.length() >= 2 && cell.startsWith("`") && cell.endsWith("`") && cell.indexOf('`', 1) == cell.length() - 1,
+        assertTrue(
+                cell.length() >= 2
+                        && cell.startsWith("`")
+                        && cell.endsWith("`")
+                        && cell.indexOf('`', 1) == cell.length() - 1,
                 "line " + (line + 1) + ": expected one value in backquotes, or none / —: " + cell);
         return cell.substring(1, cell.length() - 1);
     }
@@ -336,7 +371,8 @@ class ConfigurationReferenceTest {
             dir = dir.getParent();
         }
         if (dir == null) {
-            throw new IllegalStateException("no repository root above " + Path.of("").toAbsolutePath());
+            throw new IllegalStateException(
+                    "no repository root above " + Path.of("").toAbsolutePath());
         }
         return dir;
     }

@@ -14,7 +14,8 @@ import io.smallrye.mutiny.Uni;
 @ApplicationScoped
 public class CacheHooks {
 
-    private static final BiFunction<String, String, Uni<Void>> NONE = (collection, id) -> Uni.createFrom().voidItem();
+    private static final BiFunction<String, String, Uni<Void>> NONE =
+            (collection, id) -> Uni.createFrom().voidItem();
 
     private volatile BiFunction<String, String, Uni<Void>> beforeStore = NONE;
     private volatile BiFunction<String, String, Uni<Void>> beforeWriteThrough = NONE;

@@ -14,8 +14,8 @@ import java.time.Duration;
  * @param detail    why a stale entry was served ({@code stale-while-revalidate}, {@code stale-if-error})
  * @param near      the near cache's part, or {@code null} when the read was strict and did not consult it
  */
-public record CacheStatus(boolean hit, Forward forward, boolean stored, boolean collapsed, Duration staleBy,
-        String detail, Near near) {
+public record CacheStatus(
+        boolean hit, Forward forward, boolean stored, boolean collapsed, Duration staleBy, String detail, Near near) {
 
     public enum Forward {
         /** Not in the cache. */

@@ -57,8 +57,15 @@ public class DocumentCache {
     private final DocumentStore store;
     private final Duration unknownOutcomeWatch;
 
-    public DocumentCache(StrictReads strict, BatchReads batches, WriteThrough writeThrough, Invalidations invalidations,
-            NearReads near, RedisNodes redis, DocumentStore store, CacheConfig config) {
+    public DocumentCache(
+            StrictReads strict,
+            BatchReads batches,
+            WriteThrough writeThrough,
+            Invalidations invalidations,
+            NearReads near,
+            RedisNodes redis,
+            DocumentStore store,
+            CacheConfig config) {
         this.strict = strict;
         this.batches = batches;
         this.writeThrough = writeThrough;
@@ -116,12 +123,13 @@ public class DocumentCache {
      * write only if the document is still at the version read. When another write came in between and
      * the caller named no version, the change is made again on the new version (a few times).
      */
-    public Uni<WriteResult> update(String collection, String id, Precondition precondition, UnaryOperator<byte[]> change) {
+    public Uni<WriteResult> update(
+            String collection, String id, Precondition precondition, UnaryOperator<byte[]> change) {
         return update(collection, id, precondition, change, 1);
     }
 
-    private Uni<WriteResult> update(String collection, String id, Precondition precondition, UnaryOperator<byte[]> change,
-            int attempt) {
+    private Uni<WriteResult> update(
+            String collection, String id, Precondition precondition, UnaryOperator<byte[]> change, int attempt) {
         return store.read(collection, id).flatMap(current -> {
             Long live = current instanceof Lookup.Found found ? found.version() : null;
             if (!precondition.allows(live)) {
@@ -132,7 +140,8 @@ public class DocumentCache {
             }
             byte[] next = change.apply(((Lookup.Found) current).document().body());
             return put(collection, id, next, Precondition.ifMatch(live))
-                    .onFailure(StorageException.PreconditionFailed.class).recoverWithUni(conflict -> {
+                    .onFailure(StorageException.PreconditionFailed.class)
+                    .recoverWithUni(conflict -> {
                         if (precondition.namesVersions()) {
                             return Uni.createFrom().failure(conflict);
                         }
@@ -145,11 +154,14 @@ public class DocumentCache {
     }
 
     private Uni<WriteResult> detached(String collection, String id, Uni<WriteResult> write) {
-        return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(write
-                .onFailure(failure -> failure instanceof StorageUnavailableException unavailable && unavailable.outcomeUnknown())
-                .invoke(failure -> invalidations.unknownOutcome(collection, id, unknownOutcomeWatch))
-                .call(writeThrough::apply)
-                .subscribeAsCompletionStage()));
+        return Uni.createFrom()
+                .deferred(() -> Uni.createFrom()
+                        .completionStage(write.onFailure(
+                                        failure -> failure instanceof StorageUnavailableException unavailable
+                                                && unavailable.outcomeUnknown())
+                                .invoke(failure -> invalidations.unknownOutcome(collection, id, unknownOutcomeWatch))
+                                .call(writeThrough::apply)
+                                .subscribeAsCompletionStage()));
     }
 
     // ---------------------------------------------------------------- health

@@ -22,8 +22,7 @@ import io.strata.cache.redis.Scripts;
 public class RateLimiter {
 
     /** The outcome for one request: allowed or not, with what an HTTP answer reports of the quota. */
-    public record Decision(boolean allowed, int limit, int remaining, int resetSeconds) {
-    }
+    public record Decision(boolean allowed, int limit, int remaining, int resetSeconds) {}
 
     /** What this instance holds of a subject's quota in one window, and the share it is taking now. */
     private static final class Share {
@@ -41,8 +40,10 @@ public class RateLimiter {
     private final RedisNodes redis;
     private final String prefix;
     private final Counter refused;
-    private final java.util.concurrent.ConcurrentHashMap<String, Share> shares = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.concurrent.ConcurrentHashMap<String, LocalWindow> local = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Share> shares =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, LocalWindow> local =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     public RateLimiter(RedisNodes redis, CacheConfig config, MeterRegistry registry) {
         this.redis = redis;
@@ -62,13 +63,15 @@ public class RateLimiter {
         long now = System.currentTimeMillis();
         long window = now / 1000;
         int reset = (int) Math.max(1, ((window + 1) * 1000 - now + 999) / 1000);
-        Share share = shares.compute(subject, (s, held) -> held == null || held.window != window ? new Share(window) : held);
+        Share share =
+                shares.compute(subject, (s, held) -> held == null || held.window != window ? new Share(window) : held);
         java.util.concurrent.CompletableFuture<Integer> taking;
         boolean mine = false;
         synchronized (share) {
             if (share.tokens > 0) {
                 share.tokens--;
-                return Uni.createFrom().item(new Decision(true, limit, Math.max(share.lastRemaining, share.tokens), reset));
+                return Uni.createFrom()
+                        .item(new Decision(true, limit, Math.max(share.lastRemaining, share.tokens), reset));
             }
             if (share.taking == null) {
                 share.taking = new java.util.concurrent.CompletableFuture<>();
@@ -85,7 +88,8 @@ public class RateLimiter {
                 synchronized (share) {
                     if (share.tokens > 0) {
                         share.tokens--;
-                        return Uni.createFrom().item(new Decision(true, limit, Math.max(share.lastRemaining, share.tokens), reset));
+                        return Uni.createFrom()
+                                .item(new Decision(true, limit, Math.max(share.lastRemaining, share.tokens), reset));
                     }
                 }
                 refused.increment();
@@ -104,7 +108,8 @@ public class RateLimiter {
         long now = System.currentTimeMillis();
         long window = now / 1000;
         int reset = (int) Math.max(1, ((window + 1) * 1000 - now + 999) / 1000);
-        LocalWindow current = local.compute(subject, (s, held) -> held == null || held.window != window ? new LocalWindow(window) : held);
+        LocalWindow current = local.compute(
+                subject, (s, held) -> held == null || held.window != window ? new LocalWindow(window) : held);
         int used = current.count.incrementAndGet();
         if (used > limit) {
             refused.increment();
@@ -120,24 +125,32 @@ public class RateLimiter {
     }
 
     /** Takes a share of the window's quota from Redis into {@code share}, then completes {@code taking} with it. */
-    private void take(String subject, Share share, long window, int limit, java.util.concurrent.CompletableFuture<Integer> taking) {
+    private void take(
+            String subject,
+            Share share,
+            long window,
+            int limit,
+            java.util.concurrent.CompletableFuture<Integer> taking) {
         int chunk = Math.max(1, limit / 20);
         String key = prefix + subject + "}:" + window;
         redis.run("rate_limit", Scripts.take(key, chunk, 2000L))
-                .subscribe().with(after -> {
-                    // of the share just taken, only what is still under the limit is ours
-                    int granted = (int) Math.max(0, Math.min(chunk, limit - (after - chunk)));
-                    synchronized (share) {
-                        share.tokens += granted;
-                        share.lastRemaining = (int) Math.max(0, limit - after);
-                        share.taking = null;
-                    }
-                    taking.complete(granted);
-                }, failure -> {
-                    synchronized (share) {
-                        share.taking = null;
-                    }
-                    taking.completeExceptionally(failure);
-                });
+                .subscribe()
+                .with(
+                        after -> {
+                            // of the share just taken, only what is still under the limit is ours
+                            int granted = (int) Math.max(0, Math.min(chunk, limit - (after - chunk)));
+                            synchronized (share) {
+                                share.tokens += granted;
+                                share.lastRemaining = (int) Math.max(0, limit - after);
+                                share.taking = null;
+                            }
+                            taking.complete(granted);
+                        },
+                        failure -> {
+                            synchronized (share) {
+                                share.taking = null;
+                            }
+                            taking.completeExceptionally(failure);
+                        });
     }
 }

@@ -14,9 +14,12 @@ public final class WriteNotVisibleException extends RuntimeException {
     private final long version;
 
     public WriteNotVisibleException(String collection, String id, long version) {
-        super("the write of " + collection + "/" + id + " is committed as version " + version
-                + ", but the cache could not be updated in time: reads may answer the previous version for a while",
-                null, false, false);
+        super(
+                "the write of " + collection + "/" + id + " is committed as version " + version
+                        + ", but the cache could not be updated in time: reads may answer the previous version for a while",
+                null,
+                false,
+                false);
         this.collection = collection;
         this.id = id;
         this.version = version;

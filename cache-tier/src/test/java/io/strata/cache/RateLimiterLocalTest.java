@@ -15,9 +15,12 @@ class RateLimiterLocalTest {
 
     private static CacheConfig defaults() {
         // Quarkus's own spellings of durations ("3s") and sizes ("32M"), as in the application
-        SmallRyeConfig config = new SmallRyeConfigBuilder().withMapping(CacheConfig.class)
+        SmallRyeConfig config = new SmallRyeConfigBuilder()
+                .withMapping(CacheConfig.class)
                 .withConverter(java.time.Duration.class, 200, new io.quarkus.runtime.configuration.DurationConverter())
-                .withConverter(io.quarkus.runtime.configuration.MemorySize.class, 200,
+                .withConverter(
+                        io.quarkus.runtime.configuration.MemorySize.class,
+                        200,
                         new io.quarkus.runtime.configuration.MemorySizeConverter())
                 .build();
         return config.getConfigMapping(CacheConfig.class);

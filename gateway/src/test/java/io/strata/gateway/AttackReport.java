@@ -25,19 +25,36 @@ import java.util.stream.Collectors;
  */
 final class AttackReport {
 
-    static final List<String> CHECKS = List.of("bypass", "non-canonical", "equivalence", "management", "no-route", "canonical");
+    static final List<String> CHECKS =
+            List.of("bypass", "non-canonical", "equivalence", "management", "no-route", "canonical");
 
     /** One request whose answer broke at least one check. */
-    record Finding(List<String> checks, String callerClass, String caller, String route, String spellingKind, boolean succeeded,
-            String detail) {
-    }
+    record Finding(
+            List<String> checks,
+            String callerClass,
+            String caller,
+            String route,
+            String spellingKind,
+            boolean succeeded,
+            String detail) {}
 
     private static final int EXAMPLES = 30;
     private static final List<String> DIMENSIONS = List.of("caller class", "caller", "spelling kind", "route");
-    private static final List<String> CLASSES = List.of("none", "malformed", "revoked", "other-tenant", "read-scope", "write-scope",
-            "prefix-scope", "admin");
-    private static final List<String> KINDS = List.of("traversal", "empty-segment", "escape", "matrix", "dot-dot-segment",
-            "dot-segment", "trailing-slash", "encoded-slash", "backslash", "nul-and-percent", "case", "-");
+    private static final List<String> CLASSES = List.of(
+            "none", "malformed", "revoked", "other-tenant", "read-scope", "write-scope", "prefix-scope", "admin");
+    private static final List<String> KINDS = List.of(
+            "traversal",
+            "empty-segment",
+            "escape",
+            "matrix",
+            "dot-dot-segment",
+            "dot-segment",
+            "trailing-slash",
+            "encoded-slash",
+            "backslash",
+            "nul-and-percent",
+            "case",
+            "-");
 
     private final Map<String, Map<String, Integer>> sent = new LinkedHashMap<>();
     private final Map<String, Map<String, Integer>> failed = new LinkedHashMap<>();
@@ -83,12 +100,18 @@ final class AttackReport {
     /** A few requests that broke {@code check}: successes first, each of another spelling kind. */
     String examplesOf(String check, int count) {
         Map<String, Finding> byKind = new LinkedHashMap<>();
-        findings.stream().filter(f -> f.checks().contains(check)).sorted(Comparator.comparing((Finding f) -> !f.succeeded())
-                .thenComparing(f -> indexOf(CLASSES, f.callerClass())).thenComparing(f -> routeOrder(f.route())))
+        findings.stream()
+                .filter(f -> f.checks().contains(check))
+                .sorted(Comparator.comparing((Finding f) -> !f.succeeded())
+                        .thenComparing(f -> indexOf(CLASSES, f.callerClass()))
+                        .thenComparing(f -> routeOrder(f.route())))
                 .forEach(f -> byKind.putIfAbsent(f.spellingKind(), f));
-        return check + ": " + violations(check) + " requests, e.g.\n" + byKind.values().stream().limit(count)
-                .map(f -> "    " + f.callerClass() + " (" + f.caller() + ", " + f.spellingKind() + "): " + f.detail())
-                .collect(Collectors.joining("\n"));
+        return check + ": " + violations(check) + " requests, e.g.\n"
+                + byKind.values().stream()
+                        .limit(count)
+                        .map(f -> "    " + f.callerClass() + " (" + f.caller() + ", " + f.spellingKind() + "): "
+                                + f.detail())
+                        .collect(Collectors.joining("\n"));
     }
 
     /** What the corpus changed that it must not have. */
@@ -102,30 +125,54 @@ final class AttackReport {
 
     @Override
     public String toString() {
-        int spellings = sent.getOrDefault("caller", Map.of()).values().stream().mapToInt(Integer::intValue).sum();
+        int spellings = sent.getOrDefault("caller", Map.of()).values().stream()
+                .mapToInt(Integer::intValue)
+                .sum();
         StringBuilder out = new StringBuilder();
-        out.append(String.format("attack suite: %d spellings and %d canonical requests in %d ms; %d requests broke a check, "
-                + "%d changes found afterwards, %d spellings became metric labels%n", spellings, canonicalRequests, millis, findings.size(),
-                after.size(), labels.size()));
+        out.append(String.format(
+                "attack suite: %d spellings and %d canonical requests in %d ms; %d requests broke a check, "
+                        + "%d changes found afterwards, %d spellings became metric labels%n",
+                spellings, canonicalRequests, millis, findings.size(), after.size(), labels.size()));
         for (String dimension : DIMENSIONS) {
             out.append(String.format("%n  %-50s %8s %10s %10s%n", "by " + dimension, "sent", "violating", "bypassing"));
-            sent.getOrDefault(dimension, Map.of()).forEach((name, count) -> out.append(String.format("  %-50s %8d %10d %10d%n", name, count,
-                    failed.getOrDefault(dimension, Map.of()).getOrDefault(name, 0), bypassed.getOrDefault(dimension, Map.of()).getOrDefault(name, 0))));
+            sent.getOrDefault(dimension, Map.of())
+                    .forEach((name, count) -> out.append(String.format(
+                            "  %-50s %8d %10d %10d%n",
+                            name,
+                            count,
+                            failed.getOrDefault(dimension, Map.of()).getOrDefault(name, 0),
+                            bypassed.getOrDefault(dimension, Map.of()).getOrDefault(name, 0))));
         }
-        out.append("\n  violating: the answer broke a check; bypassing: a 2xx where the canonical request is refused (401/403)")
-                .append("\n  violations by check (one request may break several): ").append(byCheck).append('\n');
+        out.append(
+                        "\n  violating: the answer broke a check; bypassing: a 2xx where the canonical request is refused (401/403)")
+                .append("\n  violations by check (one request may break several): ")
+                .append(byCheck)
+                .append('\n');
         if (!after.isEmpty()) {
             out.append("\n  after the corpus:\n");
             after.forEach(line -> out.append("    ").append(line).append('\n'));
         }
         if (!labels.isEmpty()) {
-            out.append("\n  spellings that became uri labels of the HTTP metrics (").append(labels.size()).append("), e.g. ")
-                    .append(labels.stream().limit(8).collect(Collectors.joining("  "))).append('\n');
+            out.append("\n  spellings that became uri labels of the HTTP metrics (")
+                    .append(labels.size())
+                    .append("), e.g. ")
+                    .append(labels.stream().limit(8).collect(Collectors.joining("  ")))
+                    .append('\n');
         }
         if (!findings.isEmpty()) {
             out.append("\n  examples:\n");
-            examples().forEach(f -> out.append("    ").append(f.checks()).append(' ').append(f.callerClass()).append(" (").append(f.caller())
-                    .append(", ").append(f.spellingKind()).append("): ").append(f.detail()).append('\n'));
+            examples()
+                    .forEach(f -> out.append("    ")
+                            .append(f.checks())
+                            .append(' ')
+                            .append(f.callerClass())
+                            .append(" (")
+                            .append(f.caller())
+                            .append(", ")
+                            .append(f.spellingKind())
+                            .append("): ")
+                            .append(f.detail())
+                            .append('\n'));
         }
         return out.toString();
     }
@@ -136,16 +183,22 @@ final class AttackReport {
      * one of each remaining check, then whatever is left.
      */
     private List<Finding> examples() {
-        List<Finding> ordered = findings.stream().sorted(Comparator.comparing((Finding f) -> indexOf(CLASSES, f.callerClass()))
-                .thenComparing(f -> indexOf(KINDS, f.spellingKind())).thenComparing(f -> routeOrder(f.route()))
-                .thenComparing(Finding::detail)).toList();
+        List<Finding> ordered = findings.stream()
+                .sorted(Comparator.comparing((Finding f) -> indexOf(CLASSES, f.callerClass()))
+                        .thenComparing(f -> indexOf(KINDS, f.spellingKind()))
+                        .thenComparing(f -> routeOrder(f.route()))
+                        .thenComparing(Finding::detail))
+                .toList();
         List<Finding> chosen = new ArrayList<>();
         Map<String, Set<String>> kindsShown = new LinkedHashMap<>();
         Map<String, Set<String>> routesShown = new LinkedHashMap<>();
         for (Finding f : ordered) {
             Set<String> kinds = kindsShown.computeIfAbsent(f.callerClass(), c -> new HashSet<>());
             Set<String> routes = routesShown.computeIfAbsent(f.callerClass(), c -> new HashSet<>());
-            if (f.checks().contains("bypass") && kinds.size() < 3 && !kinds.contains(f.spellingKind()) && !routes.contains(f.route())) {
+            if (f.checks().contains("bypass")
+                    && kinds.size() < 3
+                    && !kinds.contains(f.spellingKind())
+                    && !routes.contains(f.route())) {
                 chosen.add(f);
                 kinds.add(f.spellingKind());
                 routes.add(f.route());
@@ -188,7 +241,8 @@ final class AttackReport {
 
     private static void count(Map<String, Map<String, Integer>> counts, String... names) {
         for (int i = 0; i < DIMENSIONS.size(); i++) {
-            counts.computeIfAbsent(DIMENSIONS.get(i), d -> new LinkedHashMap<>()).merge(names[i], 1, Integer::sum);
+            counts.computeIfAbsent(DIMENSIONS.get(i), d -> new LinkedHashMap<>())
+                    .merge(names[i], 1, Integer::sum);
         }
     }
 }

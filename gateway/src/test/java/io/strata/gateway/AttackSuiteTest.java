@@ -70,6 +70,7 @@ class AttackSuiteTest {
     private static final int THREADS = 4;
     /** An entity tag no document has: writes carrying it change nothing. */
     private static final String NO_SUCH_VERSION = "\"999999999999\"";
+
     private static final String NO_SUCH_KEY = "key_000000000000000000";
     /** Kinds every caller sends whole; of the other kinds each caller sends a share, so that each spelling is sent by some caller. */
     private static final Set<String> EVERY_CALLER = Set.of("traversal");
@@ -84,18 +85,23 @@ class AttackSuiteTest {
     int port;
 
     /** Who sends: a class of caller, its Authorization header ({@code null}: none) and the scopes of a valid key. */
-    record Caller(String name, String kind, String authorization, List<String> scopes, String tenant) {
-    }
+    record Caller(String name, String kind, String authorization, List<String> scopes, String tenant) {}
 
     /** One form of a route's request: its target, headers and body. */
-    record Variant(String name, String target, Map<String, String> headers, byte[] body) {
-    }
+    record Variant(String name, String target, Map<String, String> headers, byte[] body) {}
 
     /**
      * A route under attack. {@code guarded} is what an entitled caller sends (it changes nothing);
      * {@code live} is what a refused caller sends (it would change something if let through).
      */
-    record Route(String name, String method, String collection, String tenant, boolean management, Variant guarded, Variant live) {
+    record Route(
+            String name,
+            String method,
+            String collection,
+            String tenant,
+            boolean management,
+            Variant guarded,
+            Variant live) {
 
         boolean writes() {
             return guarded != live;
@@ -103,8 +109,7 @@ class AttackSuiteTest {
     }
 
     /** One caller's request: a route's form (headers and body) sent to a path. */
-    record Key(String caller, String method, Variant variant, String path) {
-    }
+    record Key(String caller, String method, Variant variant, String path) {}
 
     /** One spelling, sent by one caller; {@code kind} is the caller's class towards this route. */
     record Probe(Caller caller, String kind, Route route, Variant variant, Spelling spelling, String normalised) {
@@ -119,9 +124,14 @@ class AttackSuiteTest {
     }
 
     /** The world the corpus runs against: two tenants' documents, the callers, the routes, and what must not change. */
-    record Fixture(String suffix, String admin, Map<String, String> documents, Map<String, String> etags, String victimId,
-            List<Caller> callers, List<Route> routes) {
-    }
+    record Fixture(
+            String suffix,
+            String admin,
+            Map<String, String> documents,
+            Map<String, String> etags,
+            String victimId,
+            List<Caller> callers,
+            List<Route> routes) {}
 
     @BeforeEach
     void noDefaultKey() {
@@ -140,16 +150,32 @@ class AttackSuiteTest {
             Map<Caller, Map<Route, Variant>> forms = attackForms(http, pool, fixture, canonical, report);
             List<Probe> probes = corpus(fixture, forms);
             probes.forEach(p -> spelled.add(p.spelling().target()));
-            sendCanonical(http, pool, fixture.callers(),
-                    probes.stream().map(Probe::canonical).distinct().filter(k -> !canonical.containsKey(k)).toList(), canonical);
-            Set<String> routeTargets = fixture.routes().stream().flatMap(r -> Stream.of(r.guarded().target(), r.live().target()))
+            sendCanonical(
+                    http,
+                    pool,
+                    fixture.callers(),
+                    probes.stream()
+                            .map(Probe::canonical)
+                            .distinct()
+                            .filter(k -> !canonical.containsKey(k))
+                            .toList(),
+                    canonical);
+            Set<String> routeTargets = fixture.routes().stream()
+                    .flatMap(r -> Stream.of(r.guarded().target(), r.live().target()))
                     .collect(Collectors.toSet());
             // reads first, so that a write let through cannot change what a later read is compared with
-            List<Probe> ordered = probes.stream().sorted(Comparator.comparing(p -> p.route().writes())).toList();
-            List<Answer> answers = sendAll(http, pool, ordered.stream().map(Probe::request).toList());
+            List<Probe> ordered = probes.stream()
+                    .sorted(Comparator.comparing(p -> p.route().writes()))
+                    .toList();
+            List<Answer> answers =
+                    sendAll(http, pool, ordered.stream().map(Probe::request).toList());
             for (int i = 0; i < ordered.size(); i++) {
                 Probe probe = ordered.get(i);
-                report.sent(probe.kind(), probe.caller().name(), probe.spelling().kind(), probe.route().name());
+                report.sent(
+                        probe.kind(),
+                        probe.caller().name(),
+                        probe.spelling().kind(),
+                        probe.route().name());
                 judge(probe, answers.get(i), canonical.get(probe.canonical()), routeTargets, report);
             }
             report.timing(canonical.size(), (System.nanoTime() - started) / 1_000_000);
@@ -173,11 +199,22 @@ class AttackSuiteTest {
         String a = "tenant-a-" + suffix;
         String b = "tenant-b-" + suffix;
         String admin = key(List.of("admin")).secret();
-        Map<String, String> documents = Map.of("/v1/" + a + "/docs/doc1", "{\"owner\":\"tenant-a\"}",
-                "/v1/" + b + "/docs/secret", "{\"secret\":\"only tenant-b may read this\"}");
+        Map<String, String> documents = Map.of(
+                "/v1/" + a + "/docs/doc1",
+                "{\"owner\":\"tenant-a\"}",
+                "/v1/" + b + "/docs/secret",
+                "{\"secret\":\"only tenant-b may read this\"}");
         Map<String, String> etags = new HashMap<>();
-        documents.forEach((path, body) -> etags.put(path, given().header("Authorization", "Bearer " + admin)
-                .contentType("application/json").body(body).put(path).then().statusCode(201).extract().header("ETag")));
+        documents.forEach((path, body) -> etags.put(
+                path,
+                given().header("Authorization", "Bearer " + admin)
+                        .contentType("application/json")
+                        .body(body)
+                        .put(path)
+                        .then()
+                        .statusCode(201)
+                        .extract()
+                        .header("ETag")));
         ApiKeys.Created revoked = key(List.of("admin"));
         store.revoke(revoked.key().id()).await().atMost(Duration.ofSeconds(10));
         String victimId = key(List.of("read:" + a)).key().id();
@@ -200,10 +237,12 @@ class AttackSuiteTest {
      * and picks the form each caller attacks a route with: the live one where its canonical request is
      * refused (the live form's canonical answer is asked too), else the harmless one.
      */
-    private Map<Caller, Map<Route, Variant>> attackForms(RawHttp http, ExecutorService pool, Fixture fixture, Map<Key, Answer> canonical,
-            AttackReport report) throws Exception {
+    private Map<Caller, Map<Route, Variant>> attackForms(
+            RawHttp http, ExecutorService pool, Fixture fixture, Map<Key, Answer> canonical, AttackReport report)
+            throws Exception {
         List<Key> guarded = new ArrayList<>();
-        fixture.callers().forEach(caller -> fixture.routes().forEach(route -> guarded.add(key(caller, route, route.guarded()))));
+        fixture.callers()
+                .forEach(caller -> fixture.routes().forEach(route -> guarded.add(key(caller, route, route.guarded()))));
         sendCanonical(http, pool, fixture.callers(), guarded, canonical);
         Map<Caller, Map<Route, Variant>> forms = new LinkedHashMap<>();
         List<Key> live = new ArrayList<>();
@@ -223,9 +262,15 @@ class AttackSuiteTest {
                 Variant form = forms.get(caller).get(route);
                 int status = canonical.get(key(caller, route, form)).status();
                 if (!expected(caller, route).contains(status)) {
-                    report.found(new AttackReport.Finding(List.of("canonical"), kind(caller, route), caller.name(), route.name(), "-", false,
-                            route.method() + " " + form.target() + " (" + form.name() + " form) -> " + status + ", the contract says "
-                                    + expected(caller, route)));
+                    report.found(new AttackReport.Finding(
+                            List.of("canonical"),
+                            kind(caller, route),
+                            caller.name(),
+                            route.name(),
+                            "-",
+                            false,
+                            route.method() + " " + form.target() + " (" + form.name() + " form) -> " + status
+                                    + ", the contract says " + expected(caller, route)));
                 }
             }
         }
@@ -240,9 +285,16 @@ class AttackSuiteTest {
             Caller caller = callers.get(i);
             for (Route route : fixture.routes()) {
                 Variant form = forms.get(caller).get(route);
-                Map<String, List<Spelling>> spellings = PathSpellings.of(form.target(), traversalStarts(route, fixture.routes()));
+                Map<String, List<Spelling>> spellings =
+                        PathSpellings.of(form.target(), traversalStarts(route, fixture.routes()));
                 for (Spelling spelling : share(spellings, i, callers.size())) {
-                    probes.add(new Probe(caller, kind(caller, route), route, form, spelling, PathSpellings.normalise(spelling.target())));
+                    probes.add(new Probe(
+                            caller,
+                            kind(caller, route),
+                            route,
+                            form,
+                            spelling,
+                            PathSpellings.normalise(spelling.target())));
                 }
             }
         }
@@ -252,19 +304,25 @@ class AttackSuiteTest {
     /** The documents are as they were, no key was minted or revoked by a caller without admin, and the management port is alive. */
     private void checkNothingChanged(Fixture fixture, AttackReport report) {
         fixture.documents().forEach((path, body) -> {
-            var now = given().header("Authorization", "Bearer " + fixture.admin()).header("Cache-Control", "no-cache").get(path);
+            var now = given().header("Authorization", "Bearer " + fixture.admin())
+                    .header("Cache-Control", "no-cache")
+                    .get(path);
             String etag = fixture.etags().get(path);
             if (now.statusCode() != 200 || !etag.equals(now.header("ETag")) || !body.equals(now.asString())) {
-                report.after(path + " changed: now " + now.statusCode() + " ETag " + now.header("ETag") + " (was " + etag + ") "
-                        + abbreviate(now.asString()));
+                report.after(path + " changed: now " + now.statusCode() + " ETag " + now.header("ETag") + " (was "
+                        + etag + ") " + abbreviate(now.asString()));
             }
         });
         List<StoredKey> keys = store.list().await().atMost(Duration.ofSeconds(10));
-        List<StoredKey> minted = keys.stream().filter(k -> k.name().equals(mintedName(fixture.suffix()))).toList();
+        List<StoredKey> minted = keys.stream()
+                .filter(k -> k.name().equals(mintedName(fixture.suffix())))
+                .toList();
         if (!minted.isEmpty()) {
-            report.after(minted.size() + " admin keys minted by callers without the admin scope (named " + mintedName(fixture.suffix()) + ")");
+            report.after(minted.size() + " admin keys minted by callers without the admin scope (named "
+                    + mintedName(fixture.suffix()) + ")");
         }
-        keys.stream().filter(k -> k.id().equals(fixture.victimId()) && k.revoked())
+        keys.stream()
+                .filter(k -> k.id().equals(fixture.victimId()) && k.revoked())
                 .forEach(k -> report.after("key " + k.id() + " was revoked by a caller without the admin scope"));
         for (StoredKey key : minted) {
             store.revoke(key.id()).await().atMost(Duration.ofSeconds(10));
@@ -298,7 +356,7 @@ class AttackSuiteTest {
     private List<Route> routes(String a, String b, String suffix, String victimId) {
         List<Route> routes = new ArrayList<>();
         Map<String, String> json = Map.of("Content-Type", "application/json");
-        for (String[] tenant : new String[][] { { "a", a, "doc1" }, { "b", b, "secret" } }) {
+        for (String[] tenant : new String[][] {{"a", a, "doc1"}, {"b", b, "secret"}}) {
             String collection = tenant[1];
             String doc = "/v1/" + collection + "/docs/" + tenant[2];
             String label = " /v1/tenant-" + tenant[0] + "/docs";
@@ -311,29 +369,58 @@ class AttackSuiteTest {
                     case "PATCH" -> Map.of("Content-Type", "application/merge-patch+json");
                     default -> Map.of();
                 };
-                byte[] body = method.equals("DELETE") ? null : "{\"attack\":\"spelled\"}".getBytes(StandardCharsets.UTF_8);
+                byte[] body =
+                        method.equals("DELETE") ? null : "{\"attack\":\"spelled\"}".getBytes(StandardCharsets.UTF_8);
                 Map<String, String> guarded = new LinkedHashMap<>(type);
                 guarded.put("If-Match", NO_SUCH_VERSION);
-                routes.add(new Route(method + label + "/{id}", method, collection, tenant[0], false,
-                        new Variant("guarded", doc, guarded, body), new Variant("live", doc, type, body)));
+                routes.add(new Route(
+                        method + label + "/{id}",
+                        method,
+                        collection,
+                        tenant[0],
+                        false,
+                        new Variant("guarded", doc, guarded, body),
+                        new Variant("live", doc, type, body)));
             }
             Variant list = read("/v1/" + collection + "/docs");
             routes.add(new Route("GET" + label, "GET", collection, tenant[0], false, list, list));
-            Variant batch = new Variant("read", "/v1/" + collection + "/docs:batchGet", json,
+            Variant batch = new Variant(
+                    "read",
+                    "/v1/" + collection + "/docs:batchGet",
+                    json,
                     "{\"ids\":[\"doc1\",\"secret\"]}".getBytes(StandardCharsets.UTF_8));
             routes.add(new Route("POST" + label + ":batchGet", "POST", collection, tenant[0], false, batch, batch));
         }
         Variant keys = read("/admin/keys");
         routes.add(new Route("GET /admin/keys", "GET", null, null, false, keys, keys));
-        routes.add(new Route("POST /admin/keys", "POST", null, null, false,
-                new Variant("guarded", "/admin/keys", json, ("{\"name\":\"attack-" + suffix + "-by-admin\",\"scopes\":[\"read:attack-none\"]}")
-                        .getBytes(StandardCharsets.UTF_8)),
-                new Variant("live", "/admin/keys", json, ("{\"name\":\"" + mintedName(suffix) + "\",\"scopes\":[\"admin\"]}")
-                        .getBytes(StandardCharsets.UTF_8))));
-        routes.add(new Route("DELETE /admin/keys/{id}", "DELETE", null, null, false,
+        routes.add(new Route(
+                "POST /admin/keys",
+                "POST",
+                null,
+                null,
+                false,
+                new Variant(
+                        "guarded",
+                        "/admin/keys",
+                        json,
+                        ("{\"name\":\"attack-" + suffix + "-by-admin\",\"scopes\":[\"read:attack-none\"]}")
+                                .getBytes(StandardCharsets.UTF_8)),
+                new Variant(
+                        "live",
+                        "/admin/keys",
+                        json,
+                        ("{\"name\":\"" + mintedName(suffix) + "\",\"scopes\":[\"admin\"]}")
+                                .getBytes(StandardCharsets.UTF_8))));
+        routes.add(new Route(
+                "DELETE /admin/keys/{id}",
+                "DELETE",
+                null,
+                null,
+                false,
                 new Variant("guarded", "/admin/keys/" + NO_SUCH_KEY, Map.of(), null),
                 new Variant("live", "/admin/keys/" + victimId, Map.of(), null)));
-        for (String path : List.of("/q/health", "/q/health/live", "/q/health/ready", "/q/metrics", "/q/openapi", "/q/swagger-ui")) {
+        for (String path : List.of(
+                "/q/health", "/q/health/live", "/q/health/ready", "/q/metrics", "/q/openapi", "/q/swagger-ui")) {
             Variant management = read(path);
             routes.add(new Route("GET " + path, "GET", null, null, true, management, management));
         }
@@ -354,7 +441,11 @@ class AttackSuiteTest {
     }
 
     private static String docsOf(List<Route> routes, String tenant) {
-        return routes.stream().filter(r -> tenant.equals(r.tenant())).findFirst().map(r -> "/v1/" + r.collection() + "/docs/").orElseThrow();
+        return routes.stream()
+                .filter(r -> tenant.equals(r.tenant()))
+                .findFirst()
+                .map(r -> "/v1/" + r.collection() + "/docs/")
+                .orElseThrow();
     }
 
     /** What the contract answers to a caller's canonical request (the harmless form for entitled callers). */
@@ -369,11 +460,12 @@ class AttackSuiteTest {
             if (!caller.scopes().contains("admin")) {
                 return Set.of(403);
             }
-            return Set.of(switch (route.method()) {
-                case "GET" -> 200;
-                case "POST" -> 201;
-                default -> 404;
-            });
+            return Set.of(
+                    switch (route.method()) {
+                        case "GET" -> 200;
+                        case "POST" -> 201;
+                        default -> 404;
+                    });
         }
         if (!allows(caller.scopes(), route.collection(), route.writes())) {
             return Set.of(403);
@@ -389,7 +481,9 @@ class AttackSuiteTest {
             }
             String action = scope.substring(0, scope.indexOf(':'));
             String pattern = scope.substring(scope.indexOf(':') + 1);
-            boolean matches = pattern.endsWith("*") ? collection.startsWith(pattern.substring(0, pattern.length() - 1)) : collection.equals(pattern);
+            boolean matches = pattern.endsWith("*")
+                    ? collection.startsWith(pattern.substring(0, pattern.length() - 1))
+                    : collection.equals(pattern);
             if (matches && (action.equals("write") || !write)) {
                 return true;
             }
@@ -398,7 +492,8 @@ class AttackSuiteTest {
     }
 
     /** Records the checks an answer to a spelling breaks, if any. */
-    private static void judge(Probe probe, Answer answer, Answer canonical, Set<String> routeTargets, AttackReport report) {
+    private static void judge(
+            Probe probe, Answer answer, Answer canonical, Set<String> routeTargets, AttackReport report) {
         String target = probe.spelling().target();
         boolean refused = answer.status() == 400 && answer.isProblem();
         boolean succeeded = answer.status() >= 200 && answer.status() < 300;
@@ -420,9 +515,15 @@ class AttackSuiteTest {
         }
         if (!checks.isEmpty()) {
             String method = probe.route().method();
-            report.found(new AttackReport.Finding(checks, probe.kind(), probe.caller().name(), probe.route().name(), probe.spelling().kind(),
-                    succeeded, method + " " + target + " -> " + describe(answer) + "; canonical " + method + " " + probe.normalised() + " -> "
-                            + canonical.status()));
+            report.found(new AttackReport.Finding(
+                    checks,
+                    probe.kind(),
+                    probe.caller().name(),
+                    probe.route().name(),
+                    probe.spelling().kind(),
+                    succeeded,
+                    method + " " + target + " -> " + describe(answer) + "; canonical " + method + " "
+                            + probe.normalised() + " -> " + canonical.status()));
         }
     }
 
@@ -430,13 +531,18 @@ class AttackSuiteTest {
         if (answer.status() == 0) {
             return "no answer (" + abbreviate(answer.text()) + ")";
         }
-        String type = answer.contentType().isEmpty() ? "" : " " + answer.contentType().split(";")[0];
+        String type =
+                answer.contentType().isEmpty() ? "" : " " + answer.contentType().split(";")[0];
         return answer.status() + type + (answer.body().length == 0 ? "" : " " + abbreviate(answer.text()));
     }
 
     /** The caller's class towards a route: a tenant's key on the other tenant's collection is "other-tenant". */
     private static String kind(Caller caller, Route route) {
-        return caller.tenant() != null && route.tenant() != null && !caller.tenant().equals(route.tenant()) ? "other-tenant" : caller.kind();
+        return caller.tenant() != null
+                        && route.tenant() != null
+                        && !caller.tenant().equals(route.tenant())
+                ? "other-tenant"
+                : caller.kind();
     }
 
     /** This caller's share of each kind: all of a kind in {@link #EVERY_CALLER}, else a rotating slice covering the kind across callers. */
@@ -459,11 +565,16 @@ class AttackSuiteTest {
         return new Key(caller.name(), route.method(), form, form.target());
     }
 
-    private static void sendCanonical(RawHttp http, ExecutorService pool, List<Caller> callers, List<Key> keys, Map<Key, Answer> into)
+    private static void sendCanonical(
+            RawHttp http, ExecutorService pool, List<Caller> callers, List<Key> keys, Map<Key, Answer> into)
             throws Exception {
         Map<String, Caller> byName = callers.stream().collect(Collectors.toMap(Caller::name, c -> c));
-        List<Answer> answers = sendAll(http, pool,
-                keys.stream().map(k -> request(byName.get(k.caller()), k.method(), k.variant(), k.path())).toList());
+        List<Answer> answers = sendAll(
+                http,
+                pool,
+                keys.stream()
+                        .map(k -> request(byName.get(k.caller()), k.method(), k.variant(), k.path()))
+                        .toList());
         for (int i = 0; i < keys.size(); i++) {
             into.put(keys.get(i), answers.get(i));
         }

@@ -29,24 +29,52 @@ class CacheStatusHeaderTest extends AuthenticatedTest {
     @BeforeEach
     void awaitNearCacheLease() {
         collection = "status-" + UUID.randomUUID().toString().substring(0, 8);
-        given().contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", collection, "lease").then().statusCode(201);
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> "strata-near; hit"
-                .equals(given().get("/v1/{c}/docs/{id}", collection, "lease").then().extract().header("Cache-Status")));
+        given().contentType("application/json")
+                .body("{}")
+                .put("/v1/{c}/docs/{id}", collection, "lease")
+                .then()
+                .statusCode(201);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> "strata-near; hit"
+                        .equals(given().get("/v1/{c}/docs/{id}", collection, "lease")
+                                .then()
+                                .extract()
+                                .header("Cache-Status")));
     }
 
     @Test
     void aMissNamesBothCachesAndTheNextReadIsANearHit() {
-        given().contentType("application/json").body("{\"a\":1}").put("/v1/{c}/docs/{id}", collection, "doc").then().statusCode(201);
-        String miss = given().get("/v1/{c}/docs/{id}", collection, "doc").then().statusCode(200).extract().header("Cache-Status");
+        given().contentType("application/json")
+                .body("{\"a\":1}")
+                .put("/v1/{c}/docs/{id}", collection, "doc")
+                .then()
+                .statusCode(201);
+        String miss = given().get("/v1/{c}/docs/{id}", collection, "doc")
+                .then()
+                .statusCode(200)
+                .extract()
+                .header("Cache-Status");
         assertEquals("strata; fwd=miss; stored, strata-near; fwd=miss; stored", miss);
-        String hit = given().get("/v1/{c}/docs/{id}", collection, "doc").then().statusCode(200).extract().header("Cache-Status");
+        String hit = given().get("/v1/{c}/docs/{id}", collection, "doc")
+                .then()
+                .statusCode(200)
+                .extract()
+                .header("Cache-Status");
         assertEquals("strata-near; hit", hit);
     }
 
     @Test
     void aNotFoundAnswerCarriesTheHeaderToo() {
-        String miss = given().get("/v1/{c}/docs/{id}", collection, "ghost").then().statusCode(404).extract().header("Cache-Status");
+        String miss = given().get("/v1/{c}/docs/{id}", collection, "ghost")
+                .then()
+                .statusCode(404)
+                .extract()
+                .header("Cache-Status");
         assertEquals("strata; fwd=miss; stored, strata-near; fwd=miss; stored", miss);
-        given().get("/v1/{c}/docs/{id}", collection, "ghost").then().statusCode(404).header("Cache-Status", "strata-near; hit");
+        given().get("/v1/{c}/docs/{id}", collection, "ghost")
+                .then()
+                .statusCode(404)
+                .header("Cache-Status", "strata-near; hit");
     }
 }

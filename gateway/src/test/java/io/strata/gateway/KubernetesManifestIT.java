@@ -39,7 +39,9 @@ class KubernetesManifestIT {
     }
 
     private static JsonNode resource(String kind) {
-        return resources.stream().filter(r -> kind.equals(r.path("kind").asText())).findFirst()
+        return resources.stream()
+                .filter(r -> kind.equals(r.path("kind").asText()))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no " + kind + " in " + MANIFEST));
     }
 
@@ -52,10 +54,13 @@ class KubernetesManifestIT {
     @Test
     void deploymentHasTheThreeHealthProbesOnTheManagementPort() {
         JsonNode container = container();
-        assertEquals("/q/health/live", container.at("/livenessProbe/httpGet/path").asText());
-        assertEquals("/q/health/ready", container.at("/readinessProbe/httpGet/path").asText());
-        assertEquals("/q/health/started", container.at("/startupProbe/httpGet/path").asText());
-        for (String probe : new String[] { "livenessProbe", "readinessProbe", "startupProbe" }) {
+        assertEquals(
+                "/q/health/live", container.at("/livenessProbe/httpGet/path").asText());
+        assertEquals(
+                "/q/health/ready", container.at("/readinessProbe/httpGet/path").asText());
+        assertEquals(
+                "/q/health/started", container.at("/startupProbe/httpGet/path").asText());
+        for (String probe : new String[] {"livenessProbe", "readinessProbe", "startupProbe"}) {
             assertEquals(9000, container.at("/" + probe + "/httpGet/port").asInt(), probe);
         }
     }
@@ -81,16 +86,23 @@ class KubernetesManifestIT {
         JsonNode ports = resource("Service").at("/spec/ports");
         assertEquals(1, ports.size(), "the API Service carries one port: " + ports);
         assertEquals("http", ports.get(0).path("name").asText());
-        assertEquals(Integer.parseInt(properties().getProperty("quarkus.http.port")), ports.get(0).path("targetPort").asInt());
-        assertEquals("strata", resource("Service").at("/spec/selector/app.kubernetes.io~1name").asText());
+        assertEquals(
+                Integer.parseInt(properties().getProperty("quarkus.http.port")),
+                ports.get(0).path("targetPort").asInt());
+        assertEquals(
+                "strata",
+                resource("Service").at("/spec/selector/app.kubernetes.io~1name").asText());
     }
 
     @Test
     void noSecretValueInTheManifest() throws IOException {
         String text = Files.readString(MANIFEST).toLowerCase();
         assertFalse(text.contains("password"), "no password in the manifest");
-        resources.forEach(r -> assertFalse("Secret".equals(r.path("kind").asText()), "no Secret resource is generated"));
-        container().path("env").forEach(env -> assertFalse(env.path("name").asText().contains("PASSWORD")));
+        resources.forEach(
+                r -> assertFalse("Secret".equals(r.path("kind").asText()), "no Secret resource is generated"));
+        container()
+                .path("env")
+                .forEach(env -> assertFalse(env.path("name").asText().contains("PASSWORD")));
     }
 
     @Test
@@ -100,7 +112,9 @@ class KubernetesManifestIT {
         assertEquals("512Mi", resources.at("/limits/memory").asText());
         assertFalse(resources.at("/requests/cpu").asText().isEmpty());
         assertFalse(resources.at("/limits/cpu").asText().isEmpty());
-        assertTrue(container().path("env").toString().contains("MaxRAMPercentage=50"), "heap sized from the container limit");
+        assertTrue(
+                container().path("env").toString().contains("MaxRAMPercentage=50"),
+                "heap sized from the container limit");
     }
 
     @Test
@@ -119,15 +133,19 @@ class KubernetesManifestIT {
         try (var in = Files.newInputStream(Path.of("src", "main", "resources", "application.properties"))) {
             properties.load(in);
         }
-        int shutdown = Integer.parseInt(properties.getProperty("quarkus.shutdown.timeout").replace("s", ""));
+        int shutdown = Integer.parseInt(
+                properties.getProperty("quarkus.shutdown.timeout").replace("s", ""));
         assertTrue(preStop > 0, "endpoints drop the pod before it stops taking requests");
-        assertTrue(grace > preStop + shutdown, "grace " + grace + " s covers preStop " + preStop + " s + shutdown " + shutdown + " s");
+        assertTrue(
+                grace > preStop + shutdown,
+                "grace " + grace + " s covers preStop " + preStop + " s + shutdown " + shutdown + " s");
     }
 
     @Test
     void podsSpreadAcrossNodesAndZones() {
         List<String> keys = new ArrayList<>();
-        resource("Deployment").at("/spec/template/spec/topologySpreadConstraints")
+        resource("Deployment")
+                .at("/spec/template/spec/topologySpreadConstraints")
                 .forEach(c -> keys.add(c.path("topologyKey").asText()));
         assertEquals(List.of("kubernetes.io/hostname", "topology.kubernetes.io/zone"), keys);
     }
@@ -151,25 +169,35 @@ class KubernetesManifestIT {
         JsonNode pod = resource("Deployment").at("/spec/template/spec");
         assertEquals("strata", pod.path("serviceAccountName").asText());
         assertFalse(pod.path("automountServiceAccountToken").asBoolean(true));
-        assertFalse(resource("ServiceAccount").path("automountServiceAccountToken").asBoolean(true));
-        resources.forEach(r -> assertFalse(r.path("kind").asText().matches("Role|ClusterRole|RoleBinding|ClusterRoleBinding"),
+        assertFalse(
+                resource("ServiceAccount").path("automountServiceAccountToken").asBoolean(true));
+        resources.forEach(r -> assertFalse(
+                r.path("kind").asText().matches("Role|ClusterRole|RoleBinding|ClusterRoleBinding"),
                 "Strata needs no RBAC: " + r.path("kind").asText()));
     }
 
     @Test
     void prometheusScrapesTheManagementPortOfEachPod() throws IOException {
-        assertTrue(resources.stream().noneMatch(r -> "ServiceMonitor".equals(r.path("kind").asText())),
+        assertTrue(
+                resources.stream()
+                        .noneMatch(r -> "ServiceMonitor".equals(r.path("kind").asText())),
                 "nothing scrapes through the API Service");
         JsonNode monitor = resource("PodMonitor");
         JsonNode endpoints = monitor.at("/spec/podMetricsEndpoints");
         assertEquals(1, endpoints.size());
         assertEquals("/q/metrics", endpoints.get(0).path("path").asText());
         assertEquals("management", endpoints.get(0).path("port").asText());
-        assertEquals("strata", monitor.at("/spec/selector/matchLabels/app.kubernetes.io~1name").asText());
-        assertFalse(monitor.at("/metadata/labels/release").asText().isEmpty(), "a label the operator's selector matches");
+        assertEquals(
+                "strata",
+                monitor.at("/spec/selector/matchLabels/app.kubernetes.io~1name").asText());
+        assertFalse(
+                monitor.at("/metadata/labels/release").asText().isEmpty(), "a label the operator's selector matches");
         int management = Integer.parseInt(properties().getProperty("quarkus.management.port"));
         List<String> named = new ArrayList<>();
-        container().path("ports").forEach(p -> named.add(p.path("name").asText() + "=" + p.path("containerPort").asInt()));
+        container()
+                .path("ports")
+                .forEach(p -> named.add(
+                        p.path("name").asText() + "=" + p.path("containerPort").asInt()));
         assertTrue(named.contains("management=" + management), "the container names its management port: " + named);
     }
 

@@ -7,11 +7,12 @@ import io.restassured.specification.RequestSpecification;
 /** Requests to the management interface (health, metrics, OpenAPI), which has its own port. */
 final class Management {
 
-    private Management() {
-    }
+    private Management() {}
 
     static int port() {
-        return ConfigProvider.getConfig().getOptionalValue("quarkus.management.test-port", Integer.class).orElse(9001);
+        return ConfigProvider.getConfig()
+                .getOptionalValue("quarkus.management.test-port", Integer.class)
+                .orElse(9001);
     }
 
     static RequestSpecification given() {

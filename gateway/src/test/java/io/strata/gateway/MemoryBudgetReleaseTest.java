@@ -28,32 +28,43 @@ import io.quarkus.test.junit.QuarkusTest;
 @QuarkusTest
 class MemoryBudgetReleaseTest extends AuthenticatedTest {
 
-    private static final Pattern AVAILABLE = Pattern.compile("(?m)^strata_memory_budget_available_bytes(?:\\{[^}]*})? ([0-9.eE+]+)");
+    private static final Pattern AVAILABLE =
+            Pattern.compile("(?m)^strata_memory_budget_available_bytes(?:\\{[^}]*})? ([0-9.eE+]+)");
 
     @Test
     void requestsAbandonedInFlightReleaseTheirReservation() throws IOException {
         String collection = "budget-" + UUID.randomUUID().toString().substring(0, 8);
         StringBuilder ids = new StringBuilder();
         for (int i = 0; i < 100; i++) {
-            given().contentType("application/json").body("{\"n\":" + i + "}").put("/v1/{c}/docs/{id}", collection, "d" + i)
-                    .then().statusCode(201);
+            given().contentType("application/json")
+                    .body("{\"n\":" + i + "}")
+                    .put("/v1/{c}/docs/{id}", collection, "d" + i)
+                    .then()
+                    .statusCode(201);
             ids.append(i == 0 ? "" : ",").append("\"d").append(i).append('"');
         }
-        long capacity = ConfigProvider.getConfig().getOptionalValue("strata.api.memory-budget", Long.class).orElse(67108864L);
+        long capacity = ConfigProvider.getConfig()
+                .getOptionalValue("strata.api.memory-budget", Long.class)
+                .orElse(67108864L);
         awaitAvailable(capacity);
 
         // each request reserves its bound at once, then reads Redis or storage; its client leaves meanwhile
         String batch = "{\"ids\":[" + ids + "]}";
-        int port = ConfigProvider.getConfig().getOptionalValue("quarkus.http.test-port", Integer.class).orElse(8081);
+        int port = ConfigProvider.getConfig()
+                .getOptionalValue("quarkus.http.test-port", Integer.class)
+                .orElse(8081);
         for (int round = 0; round < 5; round++) {
             List<Socket> clients = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
                 Socket socket = new Socket("localhost", port);
                 clients.add(socket);
                 String request = i % 2 == 0
-                        ? "POST /v1/" + collection + "/docs:batchGet HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + apiKey
-                                + "\r\nContent-Type: application/json\r\nContent-Length: " + batch.length() + "\r\n\r\n" + batch
-                        : "GET /v1/" + collection + "/docs?limit=100 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + apiKey
+                        ? "POST /v1/" + collection
+                                + "/docs:batchGet HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + apiKey
+                                + "\r\nContent-Type: application/json\r\nContent-Length: " + batch.length() + "\r\n\r\n"
+                                + batch
+                        : "GET /v1/" + collection
+                                + "/docs?limit=100 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + apiKey
                                 + "\r\n\r\n";
                 OutputStream out = socket.getOutputStream();
                 out.write(request.getBytes(StandardCharsets.US_ASCII));
@@ -65,13 +76,19 @@ class MemoryBudgetReleaseTest extends AuthenticatedTest {
         }
 
         awaitAvailable(capacity);
-        given().urlEncodingEnabled(false).contentType("application/json").body(batch).post("/v1/" + collection + "/docs:batchGet")
-                .then().statusCode(200);
+        given().urlEncodingEnabled(false)
+                .contentType("application/json")
+                .body(batch)
+                .post("/v1/" + collection + "/docs:batchGet")
+                .then()
+                .statusCode(200);
         given().get("/v1/{c}/docs?limit=100", collection).then().statusCode(200);
     }
 
     private static void awaitAvailable(long capacity) {
-        Awaitility.await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(15))
+                .pollInterval(Duration.ofMillis(200))
                 .untilAsserted(() -> assertEquals(capacity, available(), "memory budget available"));
     }
 

@@ -48,13 +48,19 @@ class NearCacheTest extends AuthenticatedTest {
     }
 
     private static long put(String c, String id, String body) {
-        String etag = given().contentType(JSON).body(body).put("/v1/{c}/docs/{id}", c, id)
-                .then().statusCode(anyOf(equalTo(200), equalTo(201))).extract().header("ETag");
+        String etag = given().contentType(JSON)
+                .body(body)
+                .put("/v1/{c}/docs/{id}", c, id)
+                .then()
+                .statusCode(anyOf(equalTo(200), equalTo(201)))
+                .extract()
+                .header("ETag");
         return Long.parseLong(etag.replace("\"", ""));
     }
 
     private static Response get(String c, String id, String cacheControl) {
-        return cacheControl == null ? given().get("/v1/{c}/docs/{id}", c, id)
+        return cacheControl == null
+                ? given().get("/v1/{c}/docs/{id}", c, id)
                 : given().header("Cache-Control", cacheControl).get("/v1/{c}/docs/{id}", c, id);
     }
 
@@ -77,15 +83,20 @@ class NearCacheTest extends AuthenticatedTest {
     /** A write made by another instance: committed to storage and written through to Redis. */
     private long peerWrite(String c, String id, String body) {
         long version = store.put(c, id, body.getBytes(StandardCharsets.UTF_8), Precondition.NONE)
-                .await().atMost(Duration.ofSeconds(10)).version();
+                .await()
+                .atMost(Duration.ofSeconds(10))
+                .version();
         redis.store(c, id, version, body);
         // as the peer's write-through would: its change is done with
-        changes.confirm(java.util.List.of(new io.strata.storage.ChangeLog.Change(c, id, version))).await().atMost(Duration.ofSeconds(10));
+        changes.confirm(java.util.List.of(new io.strata.storage.ChangeLog.Change(c, id, version)))
+                .await()
+                .atMost(Duration.ofSeconds(10));
         return version;
     }
 
     private double nearReads(String result) {
-        var counter = registry.find("strata.cache.near.reads").tag("result", result).counter();
+        var counter =
+                registry.find("strata.cache.near.reads").tag("result", result).counter();
         return counter == null ? 0 : counter.count();
     }
 
@@ -96,11 +107,17 @@ class NearCacheTest extends AuthenticatedTest {
         // the first read fills Redis and the near cache; then this instance answers from memory
         Response first = get(c, "s", null);
         first.then().statusCode(200).header("ETag", "\"" + v + "\"");
-        assertTrue(first.header("Cache-Status").startsWith("strata; fwd=miss; stored, strata-near; fwd=miss"), first.header("Cache-Status"));
+        assertTrue(
+                first.header("Cache-Status").startsWith("strata; fwd=miss; stored, strata-near; fwd=miss"),
+                first.header("Cache-Status"));
         awaitNearHit(c, "s", null);
         double hits = nearReads("hit");
         for (int i = 0; i < 3; i++) {
-            get(c, "s", null).then().statusCode(200).header("Cache-Status", "strata-near; hit").header("ETag", "\"" + v + "\"");
+            get(c, "s", null)
+                    .then()
+                    .statusCode(200)
+                    .header("Cache-Status", "strata-near; hit")
+                    .header("ETag", "\"" + v + "\"");
             get(c, "s", "max-stale=0").then().statusCode(200).header("Cache-Status", "strata-near; hit");
         }
         assertEquals(hits + 6, nearReads("hit"));
@@ -112,8 +129,10 @@ class NearCacheTest extends AuthenticatedTest {
     void aReadThatAcceptsStalenessIsAnsweredFromTheNearCache() throws Exception {
         String c = newCollection();
         long v = put(c, "n", "{\"near\":true}");
-        // the first read is strict (a miss that fills, or storage while a repair of the cache is under way) and names both tiers
-        String first = get(c, "n", "max-stale=10").then().statusCode(200).extract().header("Cache-Status");
+        // the first read is strict (a miss that fills, or storage while a repair of the cache is under way) and names
+        // both tiers
+        String first =
+                get(c, "n", "max-stale=10").then().statusCode(200).extract().header("Cache-Status");
         assertTrue(first.matches("strata; (hit|fwd=miss; stored|fwd=bypass), strata-near; fwd=miss(; stored)?"), first);
         awaitNearHit(c, "n", "max-stale=10");
         double hits = nearReads("hit");
@@ -122,10 +141,17 @@ class NearCacheTest extends AuthenticatedTest {
         assertEquals("{\"near\":true}", answer.asString(), "the body as it was written");
         assertEquals(hits + 1, nearReads("hit"));
         // If-None-Match is answered from the near cache too
-        given().header("Cache-Control", "max-stale=10").header("If-None-Match", "\"" + v + "\"")
-                .get("/v1/{c}/docs/{id}", c, "n").then().statusCode(304).header("Cache-Status", "strata-near; hit");
+        given().header("Cache-Control", "max-stale=10")
+                .header("If-None-Match", "\"" + v + "\"")
+                .get("/v1/{c}/docs/{id}", c, "n")
+                .then()
+                .statusCode(304)
+                .header("Cache-Status", "strata-near; hit");
         // no-cache always revalidates with storage
-        get(c, "n", "max-stale=10, no-cache").then().statusCode(200).header("Cache-Status", "strata; fwd=request; stored");
+        get(c, "n", "max-stale=10, no-cache")
+                .then()
+                .statusCode(200)
+                .header("Cache-Status", "strata; fwd=request; stored");
     }
 
     @Test

@@ -17,18 +17,28 @@ import java.util.Set;
 final class PathSpellings {
 
     /** One spelling of a path; {@code kind} names the trick it uses. */
-    record Spelling(String kind, String target) {
-    }
+    record Spelling(String kind, String target) {}
 
     static final List<String> DOTS = List.of(".", "%2e", "%2E");
     static final List<String> DOT_DOTS = List.of("..", "%2e%2e", "%2E%2E", ".%2E", "%2E.", ".%2e", "%2e.");
     /** Segments that are fixed words of a route (their case matters), as opposed to names. */
-    private static final Set<String> LITERALS = Set.of("v1", "docs", "docs:batchGet", "admin", "keys", "q", "health", "live",
-            "ready", "metrics", "openapi", "swagger-ui");
+    private static final Set<String> LITERALS = Set.of(
+            "v1",
+            "docs",
+            "docs:batchGet",
+            "admin",
+            "keys",
+            "q",
+            "health",
+            "live",
+            "ready",
+            "metrics",
+            "openapi",
+            "swagger-ui");
+
     private static final String UNRESERVED = "-._~";
 
-    private PathSpellings() {
-    }
+    private PathSpellings() {}
 
     /**
      * Spellings of {@code target}, by kind. {@code fromPrefixes} are paths (ending in {@code /}) that a
@@ -89,7 +99,10 @@ final class PathSpellings {
         for (int i = 0; i < n; i++) {
             String segment = segments.get(i);
             if (LITERALS.contains(segment)) {
-                add(kinds, "case", replace(segments, i, Character.toUpperCase(segment.charAt(0)) + segment.substring(1)));
+                add(
+                        kinds,
+                        "case",
+                        replace(segments, i, Character.toUpperCase(segment.charAt(0)) + segment.substring(1)));
                 add(kinds, "case", replace(segments, i, segment.toUpperCase(Locale.ROOT)));
             }
         }
@@ -99,7 +112,14 @@ final class PathSpellings {
         add(kinds, "backslash", join(segments, n - 1, "%5c"));
         add(kinds, "nul-and-percent", replace(segments, n - 1, segments.get(n - 1) + "%00"));
         add(kinds, "nul-and-percent", insert(segments, n - 1, "zz", "%252E%252E"));
-        add(kinds, "nul-and-percent", replace(segments, 0, "%25" + hex(segments.get(0).charAt(0), true).substring(1) + segments.get(0).substring(1)));
+        add(
+                kinds,
+                "nul-and-percent",
+                replace(
+                        segments,
+                        0,
+                        "%25" + hex(segments.get(0).charAt(0), true).substring(1)
+                                + segments.get(0).substring(1)));
 
         Map<String, List<Spelling>> result = new LinkedHashMap<>();
         kinds.forEach((kind, targets) -> {
@@ -168,7 +188,9 @@ final class PathSpellings {
         StringBuilder out = new StringBuilder(segment.length());
         for (int i = 0; i < segment.length(); i++) {
             char c = segment.charAt(i);
-            if (c == '%' && i + 2 < segment.length() && Character.digit(segment.charAt(i + 1), 16) >= 0
+            if (c == '%'
+                    && i + 2 < segment.length()
+                    && Character.digit(segment.charAt(i + 1), 16) >= 0
                     && Character.digit(segment.charAt(i + 2), 16) >= 0) {
                 int value = Integer.parseInt(segment.substring(i + 1, i + 3), 16);
                 if (isUnreserved((char) value)) {

@@ -14,7 +14,9 @@ class PathSpellingsTest {
 
     @Test
     void normalisationResolvesWhatARouterResolves() {
-        assertEquals("/v1/tenant-b-x/docs/secret", PathSpellings.normalise("/v1/tenant-a-x/docs/%2E%2E/%2E%2E/tenant-b-x/docs/secret"));
+        assertEquals(
+                "/v1/tenant-b-x/docs/secret",
+                PathSpellings.normalise("/v1/tenant-a-x/docs/%2E%2E/%2E%2E/tenant-b-x/docs/secret"));
         assertEquals("/admin/keys", PathSpellings.normalise("/v1/tenant-a-x/docs/%2E%2E/%2E%2E/%2E%2E/admin/keys"));
         assertEquals("/admin/keys", PathSpellings.normalise("/v1/a/docs/../../../../../admin/keys"));
         assertEquals("/admin/keys", PathSpellings.normalise("//admin/keys"));
@@ -33,11 +35,24 @@ class PathSpellingsTest {
 
     @Test
     void onlyOneSpellingIsCanonical() {
-        for (String canonical : List.of("/", "/v1/c/docs/x", "/v1/c/docs:batchGet", "/v1/c/docs/a%3Ab%40c", "/V1/c/docs/x")) {
+        for (String canonical :
+                List.of("/", "/v1/c/docs/x", "/v1/c/docs:batchGet", "/v1/c/docs/a%3Ab%40c", "/V1/c/docs/x")) {
             assertTrue(PathSpellings.isCanonical(canonical), canonical);
         }
-        for (String other : List.of("//admin/keys", "/%61dmin/keys", "/admin;x/keys", "/v1/c/docs/%2E", "/v1/c/docs/", "/v1/./c",
-                "/v1/c/../c", "/v1\\c", "/v1%5Cc", "/v1%2Fc", "/v1/c%00", "/v1/%2561", "/v1/c/docs/a%3ab")) {
+        for (String other : List.of(
+                "//admin/keys",
+                "/%61dmin/keys",
+                "/admin;x/keys",
+                "/v1/c/docs/%2E",
+                "/v1/c/docs/",
+                "/v1/./c",
+                "/v1/c/../c",
+                "/v1\\c",
+                "/v1%5Cc",
+                "/v1%2Fc",
+                "/v1/c%00",
+                "/v1/%2561",
+                "/v1/c/docs/a%3ab")) {
             assertFalse(PathSpellings.isCanonical(other), other);
         }
     }
@@ -45,13 +60,21 @@ class PathSpellingsTest {
     @Test
     void everySpellingButTheCaseVariantsIsNonCanonicalAndNormalisesBackOrToNoRoute() {
         String target = "/v1/tenant-a-x/docs/doc1";
-        Map<String, List<PathSpellings.Spelling>> spellings = PathSpellings.of(target, List.of("/v1/tenant-b-x/docs/", "/admin/keys/"));
+        Map<String, List<PathSpellings.Spelling>> spellings =
+                PathSpellings.of(target, List.of("/v1/tenant-b-x/docs/", "/admin/keys/"));
         for (List<PathSpellings.Spelling> kind : spellings.values()) {
             assertFalse(kind.isEmpty());
             for (PathSpellings.Spelling spelling : kind) {
                 boolean canonical = PathSpellings.isCanonical(spelling.target());
                 assertEquals(spelling.kind().equals("case"), canonical, spelling.toString());
-                if (List.of("dot-segment", "dot-dot-segment", "traversal", "empty-segment", "trailing-slash", "matrix", "escape")
+                if (List.of(
+                                "dot-segment",
+                                "dot-dot-segment",
+                                "traversal",
+                                "empty-segment",
+                                "trailing-slash",
+                                "matrix",
+                                "escape")
                         .contains(spelling.kind())) {
                     assertEquals(target, PathSpellings.normalise(spelling.target()), spelling.toString());
                 } else {
@@ -62,8 +85,10 @@ class PathSpellingsTest {
         assertTrue(spellings.get("traversal").stream()
                 .anyMatch(s -> s.target().equals("/v1/tenant-b-x/docs/%2E%2E/%2E%2E/%2E%2E/v1/tenant-a-x/docs/doc1")));
         assertTrue(spellings.get("escape").stream().anyMatch(s -> s.target().equals("/%76%31/tenant-a-x/docs/doc1")));
-        assertTrue(spellings.get("escape").stream().anyMatch(s -> s.target().equals("/v1/tenant-a-x/%64%6f%63%73/doc1")));
-        assertTrue(spellings.get("escape").stream().anyMatch(s -> s.target().equals("/v1/tenant-a-x/%64%6F%63%73/doc1")));
+        assertTrue(
+                spellings.get("escape").stream().anyMatch(s -> s.target().equals("/v1/tenant-a-x/%64%6f%63%73/doc1")));
+        assertTrue(
+                spellings.get("escape").stream().anyMatch(s -> s.target().equals("/v1/tenant-a-x/%64%6F%63%73/doc1")));
         assertTrue(spellings.get("case").stream().anyMatch(s -> s.target().equals("/V1/tenant-a-x/docs/doc1")));
     }
 }

@@ -50,12 +50,16 @@ class PreviousReleaseCompatibilityTest extends AuthenticatedTest {
     void thePreviousReleasesStatementsRunOnThisSchemaAndBothReleasesReadEachOthersWrites() throws Exception {
         String c = "compat-" + UUID.randomUUID().toString().substring(0, 8);
         // this release writes first; the previous release's statements must see it
-        given().contentType("application/json").body("{\"written\":\"by this release\"}")
-                .put("/v1/{c}/docs/{id}", c, "new-a").then().statusCode(201);
+        given().contentType("application/json")
+                .body("{\"written\":\"by this release\"}")
+                .put("/v1/{c}/docs/{id}", c, "new-a")
+                .then()
+                .statusCode(201);
         List<String> statements = statements(c);
         assertTrue(statements.size() >= 6, "the previous release's statements are there");
         int rowsSeen = 0;
-        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+        try (Connection connection = dataSource.getConnection();
+                Statement statement = connection.createStatement()) {
             for (String sql : statements) {
                 if (statement.execute(sql)) {
                     try (ResultSet rows = statement.getResultSet()) {
@@ -68,8 +72,13 @@ class PreviousReleaseCompatibilityTest extends AuthenticatedTest {
         }
         assertEquals(1 + 1 + 3 + 3, rowsSeen, "reads by id, lock, many ids and a page saw both releases' documents");
         // and this release reads what the previous one wrote, including its deletion
-        given().get("/v1/{c}/docs/{id}", c, "old-a").then().statusCode(200)
+        given().get("/v1/{c}/docs/{id}", c, "old-a")
+                .then()
+                .statusCode(200)
                 .body(equalTo("{\"written\":\"by the previous release\"}"));
-        given().header("Cache-Control", "no-cache").get("/v1/{c}/docs/{id}", c, "old-b").then().statusCode(404);
+        given().header("Cache-Control", "no-cache")
+                .get("/v1/{c}/docs/{id}", c, "old-b")
+                .then()
+                .statusCode(404);
     }
 }

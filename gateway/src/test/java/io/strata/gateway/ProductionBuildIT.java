@@ -36,7 +36,7 @@ class ProductionBuildIT {
         List<String> documentRouteHolders = new ArrayList<>();
         for (Path jar : jars) {
             try (JarFile file = new JarFile(jar.toFile())) {
-                for (Enumeration<JarEntry> entries = file.entries(); entries.hasMoreElements();) {
+                for (Enumeration<JarEntry> entries = file.entries(); entries.hasMoreElements(); ) {
                     JarEntry entry = entries.nextElement();
                     if (entry.isDirectory()) {
                         continue;
@@ -59,7 +59,9 @@ class ProductionBuildIT {
             }
         }
         // the scan reads what declares routes: the document routes are found by the same means
-        assertTrue(documentRouteHolders.stream().anyMatch(holder -> holder.endsWith("io/strata/gateway/rest/DocumentResource.class")),
+        assertTrue(
+                documentRouteHolders.stream()
+                        .anyMatch(holder -> holder.endsWith("io/strata/gateway/rest/DocumentResource.class")),
                 "the scan found the document API's route template in " + jars);
         assertEquals(List.of(), benchHits, "bench classes or routes in the production build");
     }
@@ -68,21 +70,27 @@ class ProductionBuildIT {
     private static List<Path> strataJars() throws IOException {
         assertTrue(Files.isDirectory(APP), "the build packaged " + APP);
         List<Path> jars = new ArrayList<>();
-        for (Path dir : List.of(APP.resolve("app"), APP.resolve("quarkus"), APP.resolve("lib").resolve("main"))) {
+        for (Path dir : List.of(
+                APP.resolve("app"), APP.resolve("quarkus"), APP.resolve("lib").resolve("main"))) {
             try (Stream<Path> files = Files.list(dir)) {
                 files.filter(file -> file.toString().endsWith(".jar"))
-                        .filter(file -> !dir.endsWith("main") || file.getFileName().toString().startsWith("io.strata."))
+                        .filter(file -> !dir.endsWith("main")
+                                || file.getFileName().toString().startsWith("io.strata."))
                         .forEach(jars::add);
             }
         }
-        assertTrue(jars.stream().anyMatch(jar -> jar.getFileName().toString().startsWith("gateway-")), "the gateway's jar is among " + jars);
-        assertTrue(jars.stream().anyMatch(jar -> jar.getFileName().toString().startsWith("io.strata.cache-tier")),
+        assertTrue(
+                jars.stream().anyMatch(jar -> jar.getFileName().toString().startsWith("gateway-")),
+                "the gateway's jar is among " + jars);
+        assertTrue(
+                jars.stream().anyMatch(jar -> jar.getFileName().toString().startsWith("io.strata.cache-tier")),
                 "the cache tier's jar is among " + jars);
         return jars;
     }
 
     private static boolean contains(byte[] haystack, byte[] needle) {
-        outer: for (int i = 0; i <= haystack.length - needle.length; i++) {
+        outer:
+        for (int i = 0; i <= haystack.length - needle.length; i++) {
             for (int j = 0; j < needle.length; j++) {
                 if (haystack[i + j] != needle[j]) {
                     continue outer;

@@ -20,8 +20,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  */
 final class RawHttp implements AutoCloseable {
 
-    record Request(String method, String target, Map<String, String> headers, byte[] body) {
-    }
+    record Request(String method, String target, Map<String, String> headers, byte[] body) {}
 
     /** What came back; {@code status} 0 when nothing did. */
     record Answer(int status, Map<String, String> headers, byte[] body) {
@@ -51,7 +50,7 @@ final class RawHttp implements AutoCloseable {
 
     Answer send(Request request) {
         // a kept-alive connection may have been closed by the server after its last answer: one more try on a new one
-        for (int attempt = 0;; attempt++) {
+        for (int attempt = 0; ; attempt++) {
             Connection connection = connection();
             try {
                 return connection.exchange(request);
@@ -104,7 +103,9 @@ final class RawHttp implements AutoCloseable {
             StringBuilder lines = new StringBuilder();
             lines.append(request.method()).append(' ').append(request.target()).append(" HTTP/1.1\r\n");
             lines.append("Host: ").append(host).append(':').append(port).append("\r\n");
-            request.headers().forEach((name, value) -> lines.append(name).append(": ").append(value).append("\r\n"));
+            request.headers()
+                    .forEach((name, value) ->
+                            lines.append(name).append(": ").append(value).append("\r\n"));
             if (request.body() != null) {
                 lines.append("Content-Length: ").append(request.body().length).append("\r\n");
             }
@@ -133,7 +134,9 @@ final class RawHttp implements AutoCloseable {
             for (String line = line(); line != null && !line.isEmpty(); line = line()) {
                 int colon = line.indexOf(':');
                 if (colon > 0) {
-                    headers.put(line.substring(0, colon).trim().toLowerCase(), line.substring(colon + 1).trim());
+                    headers.put(
+                            line.substring(0, colon).trim().toLowerCase(),
+                            line.substring(colon + 1).trim());
                 }
             }
             byte[] body;
@@ -152,7 +155,7 @@ final class RawHttp implements AutoCloseable {
 
         private byte[] chunked() throws IOException {
             ByteArrayOutputStream body = new ByteArrayOutputStream();
-            for (;;) {
+            for (; ; ) {
                 String size = line();
                 if (size == null) {
                     throw new EOFException("chunked body cut short");

@@ -47,7 +47,8 @@ class ReadInvariantTest extends AuthenticatedTest {
     @ConfigProperty(name = "quarkus.http.test-port")
     int port;
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @Test
     void noReadIsOlderThanAnAcknowledgedWrite() throws Exception {
@@ -55,7 +56,8 @@ class ReadInvariantTest extends AuthenticatedTest {
         List<String> keys = List.of("k0", "k1", "k2", "k3", "k4", "k5");
         // a quarter of the reads revalidate (forcing fills), some accept a second of staleness, some are batches
         Workload workload = new Workload(c, keys, apiKey, () -> URI.create("http://localhost:" + port))
-                .reads(new Workload.Reads(25, 10, 10)).timeout(Duration.ofSeconds(30));
+                .reads(new Workload.Reads(25, 10, 10))
+                .timeout(Duration.ofSeconds(30));
         History history = workload.history;
         // at least 4 s, and on until there are enough operations to mean something (at most 30 s:
         // a slow shared machine gets more time, not a weaker check)
@@ -63,8 +65,11 @@ class ReadInvariantTest extends AuthenticatedTest {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         AtomicBoolean running = new AtomicBoolean(true);
         Thread judge = Thread.ofPlatform().start(() -> {
-            while (System.nanoTime() < minimum || System.nanoTime() < deadline && !(history.count(Kind.READ) > 300
-                    && history.count(Kind.PUT) > 100 && history.count(Kind.DELETE) > 5)) {
+            while (System.nanoTime() < minimum
+                    || System.nanoTime() < deadline
+                            && !(history.count(Kind.READ) > 300
+                                    && history.count(Kind.PUT) > 100
+                                    && history.count(Kind.DELETE) > 5)) {
                 sleep(100);
             }
             running.set(false);
@@ -79,7 +84,8 @@ class ReadInvariantTest extends AuthenticatedTest {
         judge.join();
         evictor.join();
 
-        Set<String> expected = Set.of("PUT 200", "PUT 201", "DELETE 204", "DELETE 404", "GET 200", "GET 404", "BATCH 200");
+        Set<String> expected =
+                Set.of("PUT 200", "PUT 201", "DELETE 204", "DELETE 404", "GET 200", "GET 404", "BATCH 200");
         Map<String, Long> unexpected = new TreeMap<>(workload.answers());
         unexpected.keySet().removeAll(expected);
         assertEquals(Map.of(), unexpected, "every request answered as expected: " + workload.errorSamples);
@@ -88,8 +94,10 @@ class ReadInvariantTest extends AuthenticatedTest {
         assertTrue(history.count(Kind.DELETE) > 5, "some deletes: " + history.count(Kind.DELETE));
         assertTrue(workload.answers().getOrDefault("BATCH 200", 0L) > 0, "batch reads were checked too");
         List<String> violations = history.violations();
-        assertTrue(violations.isEmpty(), violations.size() + " stale reads, first: "
-                + violations.stream().limit(5).toList());
+        assertTrue(
+                violations.isEmpty(),
+                violations.size() + " stale reads, first: "
+                        + violations.stream().limit(5).toList());
     }
 
     private static void sleep(long millis) {
@@ -126,15 +134,19 @@ class ReadInvariantTest extends AuthenticatedTest {
         }
         pool.shutdown();
         assertEquals(List.of(200, 404), statuses.keySet().stream().sorted().toList(), "statuses: " + statuses);
-        assertEquals(clients * 40, statuses.values().stream().mapToInt(AtomicInteger::get).sum());
+        assertEquals(
+                clients * 40,
+                statuses.values().stream().mapToInt(AtomicInteger::get).sum());
     }
 
     private HttpResponse<String> send(String method, String collection, String id, String body, String cacheControl) {
         HttpRequest.Builder request = HttpRequest.newBuilder(
-                URI.create("http://localhost:" + port + "/v1/" + collection + "/docs/" + id)).timeout(Duration.ofSeconds(30))
+                        URI.create("http://localhost:" + port + "/v1/" + collection + "/docs/" + id))
+                .timeout(Duration.ofSeconds(30))
                 .header("Authorization", "Bearer " + apiKey);
         if (body != null) {
-            request.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
+            request.header("Content-Type", "application/json")
+                    .method(method, HttpRequest.BodyPublishers.ofString(body));
         } else {
             request.method(method, HttpRequest.BodyPublishers.noBody());
         }

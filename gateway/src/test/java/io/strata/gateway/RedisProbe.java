@@ -36,13 +36,20 @@ public class RedisProbe {
 
     /** Stores an entry as another instance's write-through would, without telling any near cache. */
     public void store(String collection, String id, long version, String body) {
-        send(Request.cmd(Command.HSET).arg(entryKey(collection, id)).arg("v").arg(String.valueOf(version))
-                .arg("b").arg(body).arg("f").arg(String.valueOf(System.currentTimeMillis() + 3_600_000)));
+        send(Request.cmd(Command.HSET)
+                .arg(entryKey(collection, id))
+                .arg("v")
+                .arg(String.valueOf(version))
+                .arg("b")
+                .arg(body)
+                .arg("f")
+                .arg(String.valueOf(System.currentTimeMillis() + 3_600_000)));
     }
 
     /** Publishes a near-cache invalidation of the document as another instance's write-through does. */
     public void announce(String collection, String id) {
-        send(Request.cmd(Command.PUBLISH).arg("strata:2:{near-invalidations}")
+        send(Request.cmd(Command.PUBLISH)
+                .arg("strata:2:{near-invalidations}")
                 .arg(entryKey(collection, id) + " " + System.currentTimeMillis() + " peer0000 -"));
     }
 

@@ -53,13 +53,33 @@ class SecurityTest {
     @Test
     void everyRouteNeedsAValidKey() {
         for (String path : List.of("/v1/books/docs/x", "/v1/books/docs", "/admin/keys")) {
-            given().get(path).then().statusCode(401).contentType(PROBLEM).header("WWW-Authenticate", startsWith("Bearer"))
+            given().get(path)
+                    .then()
+                    .statusCode(401)
+                    .contentType(PROBLEM)
+                    .header("WWW-Authenticate", startsWith("Bearer"))
                     .body("status", equalTo(401));
-            given().header("Authorization", "Bearer sk_" + "x".repeat(40)).get(path).then().statusCode(401).contentType(PROBLEM);
-            given().header("Authorization", "Basic dXNlcjpwYXNz").get(path).then().statusCode(401).contentType(PROBLEM);
-            given().header("Authorization", "Bearer " + "a".repeat(300)).get(path).then().statusCode(401).contentType(PROBLEM);
+            given().header("Authorization", "Bearer sk_" + "x".repeat(40))
+                    .get(path)
+                    .then()
+                    .statusCode(401)
+                    .contentType(PROBLEM);
+            given().header("Authorization", "Basic dXNlcjpwYXNz")
+                    .get(path)
+                    .then()
+                    .statusCode(401)
+                    .contentType(PROBLEM);
+            given().header("Authorization", "Bearer " + "a".repeat(300))
+                    .get(path)
+                    .then()
+                    .statusCode(401)
+                    .contentType(PROBLEM);
         }
-        given().contentType("application/json").body("{}").put("/v1/books/docs/x").then().statusCode(401);
+        given().contentType("application/json")
+                .body("{}")
+                .put("/v1/books/docs/x")
+                .then()
+                .statusCode(401);
         // a target that matches no route reaches nothing: 404, with or without a key
         given().get("/v1/no/such/route").then().statusCode(404).contentType(PROBLEM);
         // health and metrics are on the management port, open to probes and Prometheus, and not on the API port
@@ -73,19 +93,32 @@ class SecurityTest {
         String tenantA = TestKeys.create(keys, "read:tenant-a-*", "write:tenant-a-*");
         String tenantB = TestKeys.create(keys, "read:tenant-b-*", "write:tenant-b-*");
         String collection = "tenant-a-" + s;
-        as(tenantA).contentType("application/json").body("{\"secret\":\"of a\"}").put("/v1/{c}/docs/{id}", collection, "doc")
-                .then().statusCode(201);
+        as(tenantA)
+                .contentType("application/json")
+                .body("{\"secret\":\"of a\"}")
+                .put("/v1/{c}/docs/{id}", collection, "doc")
+                .then()
+                .statusCode(201);
         // every operation of B on A's collection: 403, the same answer whether the document exists or not
         List<Response> refusals = new ArrayList<>();
         for (String id : List.of("doc", "never-written")) {
             refusals.add(as(tenantB).get("/v1/{c}/docs/{id}", collection, id));
             refusals.add(as(tenantB).header("If-None-Match", "*").get("/v1/{c}/docs/{id}", collection, id));
-            refusals.add(as(tenantB).contentType("application/json").body("{\"stolen\":true}").put("/v1/{c}/docs/{id}", collection, id));
-            refusals.add(as(tenantB).contentType("application/merge-patch+json").body("{}").patch("/v1/{c}/docs/{id}", collection, id));
+            refusals.add(as(tenantB)
+                    .contentType("application/json")
+                    .body("{\"stolen\":true}")
+                    .put("/v1/{c}/docs/{id}", collection, id));
+            refusals.add(as(tenantB)
+                    .contentType("application/merge-patch+json")
+                    .body("{}")
+                    .patch("/v1/{c}/docs/{id}", collection, id));
             refusals.add(as(tenantB).delete("/v1/{c}/docs/{id}", collection, id));
         }
         refusals.add(as(tenantB).get("/v1/{c}/docs", collection));
-        refusals.add(as(tenantB).urlEncodingEnabled(false).contentType("application/json").body("{\"ids\":[\"doc\"]}")
+        refusals.add(as(tenantB)
+                .urlEncodingEnabled(false)
+                .contentType("application/json")
+                .body("{\"ids\":[\"doc\"]}")
                 .post("/v1/" + collection + "/docs:batchGet"));
         String firstBody = refusals.get(0).asString();
         for (Response refusal : refusals) {
@@ -94,8 +127,17 @@ class SecurityTest {
             assertFalse(refusal.asString().contains("of a"));
         }
         // A's document is untouched, and B still works in its own tenant
-        as(tenantA).get("/v1/{c}/docs/{id}", collection, "doc").then().statusCode(200).body(equalTo("{\"secret\":\"of a\"}"));
-        as(tenantB).contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", "tenant-b-" + s, "doc").then().statusCode(201);
+        as(tenantA)
+                .get("/v1/{c}/docs/{id}", collection, "doc")
+                .then()
+                .statusCode(200)
+                .body(equalTo("{\"secret\":\"of a\"}"));
+        as(tenantB)
+                .contentType("application/json")
+                .body("{}")
+                .put("/v1/{c}/docs/{id}", "tenant-b-" + s, "doc")
+                .then()
+                .statusCode(201);
         // a prefix is a prefix: tenant-a-* does not cover tenant-ab
         as(tenantA).get("/v1/{c}/docs/{id}", "tenant-b-" + s, "doc").then().statusCode(403);
     }
@@ -105,12 +147,27 @@ class SecurityTest {
         String c = "orders-" + suffix();
         String writer = TestKeys.create(keys, "write:" + c);
         String reader = TestKeys.create(keys, "read:" + c);
-        as(writer).contentType("application/json").body("{\"n\":1}").put("/v1/{c}/docs/{id}", c, "o1").then().statusCode(201);
+        as(writer)
+                .contentType("application/json")
+                .body("{\"n\":1}")
+                .put("/v1/{c}/docs/{id}", c, "o1")
+                .then()
+                .statusCode(201);
         as(writer).get("/v1/{c}/docs/{id}", c, "o1").then().statusCode(200);
         as(reader).get("/v1/{c}/docs/{id}", c, "o1").then().statusCode(200).body(equalTo("{\"n\":1}"));
-        as(reader).urlEncodingEnabled(false).contentType("application/json").body("{\"ids\":[\"o1\"]}")
-                .post("/v1/" + c + "/docs:batchGet").then().statusCode(200);
-        as(reader).contentType("application/json").body("{\"n\":2}").put("/v1/{c}/docs/{id}", c, "o1").then().statusCode(403);
+        as(reader)
+                .urlEncodingEnabled(false)
+                .contentType("application/json")
+                .body("{\"ids\":[\"o1\"]}")
+                .post("/v1/" + c + "/docs:batchGet")
+                .then()
+                .statusCode(200);
+        as(reader)
+                .contentType("application/json")
+                .body("{\"n\":2}")
+                .put("/v1/{c}/docs/{id}", c, "o1")
+                .then()
+                .statusCode(403);
         as(reader).delete("/v1/{c}/docs/{id}", c, "o1").then().statusCode(403);
         as(reader).get("/admin/keys").then().statusCode(403).contentType(PROBLEM);
         as(writer).get("/v1/{c}/docs/{id}", c, "o1").then().statusCode(200).body(equalTo("{\"n\":1}"));
@@ -120,24 +177,53 @@ class SecurityTest {
     void adminCreatesListsAndRevokesKeysAndSecretsAreShownOnce() {
         String admin = TestKeys.create(keys, "admin");
         String c = "admin-made-" + suffix();
-        Response created = as(admin).contentType("application/json")
+        Response created = as(admin)
+                .contentType("application/json")
                 .body("{\"name\":\"ci\",\"scopes\":[\"read:" + c + "\",\"write:" + c + "\"],\"rateLimit\":50}")
                 .post("/admin/keys");
-        created.then().statusCode(201).body("secret", startsWith("sk_")).body("id", startsWith("key_"))
+        created.then()
+                .statusCode(201)
+                .body("secret", startsWith("sk_"))
+                .body("id", startsWith("key_"))
                 .body("rateLimit", equalTo(50));
         String secret = created.path("secret");
         String id = created.path("id");
-        as(secret).contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", c, "d").then().statusCode(201);
-        String listing = as(admin).get("/admin/keys").then().statusCode(200).body("items.find { it.id == '" + id + "' }.name", equalTo("ci"))
-                .extract().asString();
+        as(secret)
+                .contentType("application/json")
+                .body("{}")
+                .put("/v1/{c}/docs/{id}", c, "d")
+                .then()
+                .statusCode(201);
+        String listing = as(admin)
+                .get("/admin/keys")
+                .then()
+                .statusCode(200)
+                .body("items.find { it.id == '" + id + "' }.name", equalTo("ci"))
+                .extract()
+                .asString();
         assertFalse(listing.contains(secret), "the list never shows a secret");
         assertFalse(listing.contains(keys.hash(secret)), "nor the stored hash");
         assertFalse(listing.contains("\"secret\""));
         // invalid requests change nothing
-        as(admin).contentType("application/json").body("{\"name\":\"x\",\"scopes\":[\"root\"]}").post("/admin/keys")
-                .then().statusCode(400).contentType(PROBLEM);
-        as(admin).contentType("application/json").body("not json").post("/admin/keys").then().statusCode(400).contentType(PROBLEM);
-        as(admin).delete("/admin/keys/{id}", "key_nosuchkey").then().statusCode(404).contentType(PROBLEM);
+        as(admin)
+                .contentType("application/json")
+                .body("{\"name\":\"x\",\"scopes\":[\"root\"]}")
+                .post("/admin/keys")
+                .then()
+                .statusCode(400)
+                .contentType(PROBLEM);
+        as(admin)
+                .contentType("application/json")
+                .body("not json")
+                .post("/admin/keys")
+                .then()
+                .statusCode(400)
+                .contentType(PROBLEM);
+        as(admin)
+                .delete("/admin/keys/{id}", "key_nosuchkey")
+                .then()
+                .statusCode(404)
+                .contentType(PROBLEM);
         // revocation takes effect at once on this instance
         as(admin).delete("/admin/keys/{id}", id).then().statusCode(204);
         as(secret).get("/v1/{c}/docs/{id}", c, "d").then().statusCode(401).contentType(PROBLEM);
@@ -168,10 +254,14 @@ class SecurityTest {
         // wait until it answers again, then check that it enforces
         String probe = TestKeys.create(keys, "read:" + c);
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (as(probe).get("/v1/{c}/docs/{id}", c, "x").header("RateLimit-Limit") == null && System.nanoTime() < deadline) {
+        while (as(probe).get("/v1/{c}/docs/{id}", c, "x").header("RateLimit-Limit") == null
+                && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
-        String limited = keys.create("limited", List.of("read:" + c), 3).await().atMost(Duration.ofSeconds(10)).secret();
+        String limited = keys.create("limited", List.of("read:" + c), 3)
+                .await()
+                .atMost(Duration.ofSeconds(10))
+                .secret();
         List<Integer> statuses = new ArrayList<>();
         Response refused = null;
         for (int i = 0; i < 12; i++) {
@@ -184,15 +274,24 @@ class SecurityTest {
                 refused = response;
             }
         }
-        assertTrue(statuses.stream().filter(s -> s == 429).count() >= 12 - 6, "at most 3 per second in each of two windows: " + statuses);
-        refused.then().statusCode(429).contentType(PROBLEM).header("Retry-After", notNullValue())
-                .header("RateLimit-Limit", "3").header("RateLimit-Remaining", "0");
+        assertTrue(
+                statuses.stream().filter(s -> s == 429).count() >= 12 - 6,
+                "at most 3 per second in each of two windows: " + statuses);
+        refused.then()
+                .statusCode(429)
+                .contentType(PROBLEM)
+                .header("Retry-After", notNullValue())
+                .header("RateLimit-Limit", "3")
+                .header("RateLimit-Remaining", "0");
     }
 
     @Test
     void anInstanceTakesItsQuotaInSharesNotARedisCallPerRequest() throws Exception {
         String c = "shared-" + suffix();
-        String key = keys.create("shares", List.of("read:" + c), 200).await().atMost(Duration.ofSeconds(10)).secret();
+        String key = keys.create("shares", List.of("read:" + c), 200)
+                .await()
+                .atMost(Duration.ofSeconds(10))
+                .secret();
         // wait for a fresh window, so that the 100 requests below fall in one or two windows
         Thread.sleep(1000 - System.currentTimeMillis() % 1000);
         double before = rateLimitCalls();
@@ -212,8 +311,13 @@ class SecurityTest {
     void scopesThatWouldNotMeanWhatTheyLookLikeAreRefused() {
         String admin = TestKeys.create(keys, "admin");
         for (String scope : List.of("read:tenant-a*", "write:t*", "read:tenant-a-**")) {
-            as(admin).contentType("application/json").body("{\"name\":\"x\",\"scopes\":[\"" + scope + "\"]}").post("/admin/keys")
-                    .then().statusCode(400).contentType(PROBLEM);
+            as(admin)
+                    .contentType("application/json")
+                    .body("{\"name\":\"x\",\"scopes\":[\"" + scope + "\"]}")
+                    .post("/admin/keys")
+                    .then()
+                    .statusCode(400)
+                    .contentType(PROBLEM);
         }
     }
 
@@ -227,27 +331,36 @@ class SecurityTest {
             }
 
             @Override
-            public void flush() {
-            }
+            public void flush() {}
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
         java.util.logging.Logger audit = java.util.logging.Logger.getLogger("strata.audit");
         audit.addHandler(capture);
         try {
             String c = "audited-" + suffix();
             var writer = keys.create("writer", List.of("write:" + c), 0).await().atMost(Duration.ofSeconds(10));
-            as(writer.secret()).contentType("application/json").body("{}").put("/v1/{c}/docs/{id}", c, "d1").then().statusCode(201);
+            as(writer.secret())
+                    .contentType("application/json")
+                    .body("{}")
+                    .put("/v1/{c}/docs/{id}", c, "d1")
+                    .then()
+                    .statusCode(201);
             as(writer.secret()).get("/v1/{c}/docs/{id}", c, "d1").then().statusCode(200);
             as(writer.secret()).delete("/v1/{c}/docs/{id}", c, "d1").then().statusCode(204);
             as(writer.secret()).get("/admin/keys").then().statusCode(403);
             String joined = String.join("\n", events);
-            assertTrue(joined.contains("\"event\":\"write\",\"method\":\"PUT\",\"route\":\"/v1/{collection}/docs/{id}\",\"collection\":\""
-                    + c + "\",\"id\":\"d1\",\"keyId\":\"" + writer.key().id() + "\",\"status\":201"), joined);
+            assertTrue(
+                    joined.contains(
+                            "\"event\":\"write\",\"method\":\"PUT\",\"route\":\"/v1/{collection}/docs/{id}\",\"collection\":\""
+                                    + c + "\",\"id\":\"d1\",\"keyId\":\""
+                                    + writer.key().id() + "\",\"status\":201"),
+                    joined);
             assertTrue(joined.contains("\"method\":\"DELETE\""), joined);
-            assertTrue(joined.contains("\"event\":\"admin\",\"method\":\"GET\",\"route\":\"/admin/keys\""), "refused admin action: " + joined);
+            assertTrue(
+                    joined.contains("\"event\":\"admin\",\"method\":\"GET\",\"route\":\"/admin/keys\""),
+                    "refused admin action: " + joined);
             assertTrue(joined.contains("\"status\":403"), joined);
             assertTrue(joined.contains("\"traceId\":\""), "events carry the trace id: " + joined);
             assertFalse(joined.contains("\"method\":\"GET\",\"route\":\"/v1/"), "reads are not audited");
@@ -264,9 +377,16 @@ class SecurityTest {
         double forbidden = refusals("forbidden");
         double path = refusals("non_canonical_path");
         given().get("/v1/c/docs/x").then().statusCode(401);
-        given().header("Authorization", "Bearer sk_" + "y".repeat(40)).get("/v1/c/docs/x").then().statusCode(401);
+        given().header("Authorization", "Bearer sk_" + "y".repeat(40))
+                .get("/v1/c/docs/x")
+                .then()
+                .statusCode(401);
         as(TestKeys.create(keys, "read:other")).get("/v1/c/docs/x").then().statusCode(403);
-        given().urlEncodingEnabled(false).get("/v1/c/docs/%2E%2E").then().statusCode(400).contentType(PROBLEM);
+        given().urlEncodingEnabled(false)
+                .get("/v1/c/docs/%2E%2E")
+                .then()
+                .statusCode(400)
+                .contentType(PROBLEM);
         assertEquals(1, refusals("missing_key") - missing);
         assertEquals(1, refusals("invalid_key") - invalid);
         assertEquals(1, refusals("forbidden") - forbidden);
@@ -278,20 +398,40 @@ class SecurityTest {
         String c = "colon-" + suffix();
         // the router matches route names as written: "docs%3AbatchGet" is not the batchGet route, for any caller
         for (String key : List.of(TestKeys.create(keys, "read:" + c), TestKeys.create(keys, "admin"))) {
-            as(key).urlEncodingEnabled(false).contentType("application/json").body("{\"ids\":[\"a\"]}")
-                    .post("/v1/" + c + "/docs%3AbatchGet").then().statusCode(404).contentType(PROBLEM);
+            as(key).urlEncodingEnabled(false)
+                    .contentType("application/json")
+                    .body("{\"ids\":[\"a\"]}")
+                    .post("/v1/" + c + "/docs%3AbatchGet")
+                    .then()
+                    .statusCode(404)
+                    .contentType(PROBLEM);
         }
-        given().urlEncodingEnabled(false).contentType("application/json").body("{\"ids\":[\"a\"]}")
-                .post("/v1/" + c + "/docs%3AbatchGet").then().statusCode(404).contentType(PROBLEM);
+        given().urlEncodingEnabled(false)
+                .contentType("application/json")
+                .body("{\"ids\":[\"a\"]}")
+                .post("/v1/" + c + "/docs%3AbatchGet")
+                .then()
+                .statusCode(404)
+                .contentType(PROBLEM);
     }
 
     private static double refusals(String reason) {
-        return io.micrometer.core.instrument.Metrics.globalRegistry.find("strata.auth.refusals").tag("reason", reason)
-                .counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+        return io.micrometer.core.instrument.Metrics.globalRegistry
+                .find("strata.auth.refusals")
+                .tag("reason", reason)
+                .counters()
+                .stream()
+                .mapToDouble(io.micrometer.core.instrument.Counter::count)
+                .sum();
     }
 
     private double rateLimitCalls() {
-        return io.micrometer.core.instrument.Metrics.globalRegistry.find("strata.redis.commands").tag("operation", "rate_limit")
-                .timers().stream().mapToDouble(t -> t.count()).sum();
+        return io.micrometer.core.instrument.Metrics.globalRegistry
+                .find("strata.redis.commands")
+                .tag("operation", "rate_limit")
+                .timers()
+                .stream()
+                .mapToDouble(t -> t.count())
+                .sum();
     }
 }

@@ -64,10 +64,32 @@ class TlsTest {
                 byte[] secret = new byte[16];
                 new SecureRandom().nextBytes(secret);
                 password = HexFormat.of().formatHex(secret);
-                Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                        "-genkeypair", "-alias", "gateway", "-keyalg", "EC", "-groupname", "secp256r1", "-validity", "2",
-                        "-dname", "CN=localhost", "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-keystore", store.toString(),
-                        "-storetype", "PKCS12", "-storepass", password, "-keypass", password).inheritIO().start();
+                Process keytool = new ProcessBuilder(
+                                Path.of(System.getProperty("java.home"), "bin", "keytool")
+                                        .toString(),
+                                "-genkeypair",
+                                "-alias",
+                                "gateway",
+                                "-keyalg",
+                                "EC",
+                                "-groupname",
+                                "secp256r1",
+                                "-validity",
+                                "2",
+                                "-dname",
+                                "CN=localhost",
+                                "-ext",
+                                "SAN=dns:localhost,ip:127.0.0.1",
+                                "-keystore",
+                                store.toString(),
+                                "-storetype",
+                                "PKCS12",
+                                "-storepass",
+                                password,
+                                "-keypass",
+                                password)
+                        .inheritIO()
+                        .start();
                 if (!keytool.waitFor(60, TimeUnit.SECONDS) || keytool.exitValue() != 0) {
                     throw new IllegalStateException("keytool failed");
                 }
@@ -75,15 +97,18 @@ class TlsTest {
                 throw new IllegalStateException(e);
             }
             return Map.of(
-                    "quarkus.tls.https.key-store.p12.path", store.toString(),
-                    "quarkus.tls.https.key-store.p12.password", password,
-                    "quarkus.http.tls-configuration-name", "https",
-                    "quarkus.http.insecure-requests", "disabled");
+                    "quarkus.tls.https.key-store.p12.path",
+                    store.toString(),
+                    "quarkus.tls.https.key-store.p12.password",
+                    password,
+                    "quarkus.http.tls-configuration-name",
+                    "https",
+                    "quarkus.http.insecure-requests",
+                    "disabled");
         }
 
         @Override
-        public void stop() {
-        }
+        public void stop() {}
     }
 
     @Inject
@@ -104,7 +129,10 @@ class TlsTest {
         factory.init(theGatewaysCertificate ? trusted : null);
         SSLContext tls = SSLContext.getInstance("TLS");
         tls.init(null, factory.getTrustManagers(), null);
-        return HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(5)).build();
+        return HttpClient.newBuilder()
+                .sslContext(tls)
+                .connectTimeout(Duration.ofSeconds(5))
+                .build();
     }
 
     @Test
@@ -112,21 +140,35 @@ class TlsTest {
         String key = TestKeys.create(keys, "admin");
         HttpClient client = trusting(true);
         URI doc = URI.create("https://localhost:" + httpsPort + "/v1/tls/docs/d1");
-        HttpResponse<String> put = client.send(HttpRequest.newBuilder(doc).header("Authorization", "Bearer " + key)
-                .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString("{\"over\":\"tls\"}")).build(),
+        HttpResponse<String> put = client.send(
+                HttpRequest.newBuilder(doc)
+                        .header("Authorization", "Bearer " + key)
+                        .header("Content-Type", "application/json")
+                        .PUT(HttpRequest.BodyPublishers.ofString("{\"over\":\"tls\"}"))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertTrue(put.statusCode() == 201 || put.statusCode() == 200, "PUT over TLS: " + put.statusCode());
-        HttpResponse<String> get = client.send(HttpRequest.newBuilder(doc).header("Authorization", "Bearer " + key).build(),
+        HttpResponse<String> get = client.send(
+                HttpRequest.newBuilder(doc)
+                        .header("Authorization", "Bearer " + key)
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, get.statusCode());
         assertEquals("{\"over\":\"tls\"}", get.body());
         assertEquals("TLSv1.3", get.sslSession().orElseThrow().getProtocol());
         // a client that does not trust the certificate does not get through
-        assertThrows(SSLHandshakeException.class, () -> trusting(false).send(HttpRequest.newBuilder(doc).build(),
-                HttpResponse.BodyHandlers.discarding()));
+        assertThrows(
+                SSLHandshakeException.class,
+                () -> trusting(false)
+                        .send(HttpRequest.newBuilder(doc).build(), HttpResponse.BodyHandlers.discarding()));
         // plain HTTP is not served
-        assertThrows(IOException.class, () -> HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://localhost:" + httpPort + "/v1/tls/docs/d1")).timeout(Duration.ofSeconds(5)).build(),
-                HttpResponse.BodyHandlers.discarding()));
+        assertThrows(
+                IOException.class,
+                () -> HttpClient.newHttpClient()
+                        .send(
+                                HttpRequest.newBuilder(URI.create("http://localhost:" + httpPort + "/v1/tls/docs/d1"))
+                                        .timeout(Duration.ofSeconds(5))
+                                        .build(),
+                                HttpResponse.BodyHandlers.discarding()));
     }
 }

@@ -19,7 +19,13 @@ public interface ApiKeyStore {
      * @param rateLimit requests per second it may make (0: the configured default)
      * @param revokedAt when it was revoked, or {@code null}
      */
-    record StoredKey(String id, String name, String hash, List<String> scopes, int rateLimit, Instant createdAt,
+    record StoredKey(
+            String id,
+            String name,
+            String hash,
+            List<String> scopes,
+            int rateLimit,
+            Instant createdAt,
             Instant revokedAt) {
 
         public boolean revoked() {

@@ -14,8 +14,7 @@ import io.smallrye.mutiny.Uni;
 public interface ChangeLog {
 
     /** One committed write: the document's identity and the version it produced. */
-    record Change(String collection, String id, long version) {
-    }
+    record Change(String collection, String id, long version) {}
 
     /**
      * Changes recorded longer ago than {@code olderThan} and not confirmed yet, in the order of their

@@ -30,8 +30,7 @@ public interface DocumentStore {
     Uni<Many> readMany(String collection, List<String> ids, long maxBytes);
 
     /** What {@link #readMany} read, and the ids of documents whose bodies did not fit its budget. */
-    record Many(Map<String, Lookup> lookups, List<String> deferred) {
-    }
+    record Many(Map<String, Lookup> lookups, List<String> deferred) {}
 
     /** Creates or replaces a document. */
     Uni<WriteResult> put(String collection, String id, byte[] body, Precondition precondition);

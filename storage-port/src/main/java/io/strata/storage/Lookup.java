@@ -16,8 +16,7 @@ public sealed interface Lookup {
         }
     }
 
-    record Absent(String collection, String id, long version) implements Lookup {
-    }
+    record Absent(String collection, String id, long version) implements Lookup {}
 
     static Lookup absent(String collection, String id, long deletedVersion) {
         return new Absent(collection, id, deletedVersion);

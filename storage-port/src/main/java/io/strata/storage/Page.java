@@ -8,5 +8,4 @@ import java.util.List;
  * @param documents the documents of this page
  * @param lastId    the id to continue after, or {@code null} when this was the last page
  */
-public record Page(List<Document> documents, String lastId) {
-}
+public record Page(List<Document> documents, String lastId) {}

@@ -15,8 +15,7 @@ final class ApiKey {
     static final String SECRET = "sk_" + random(32);
     private static final String PEPPER = random(32);
 
-    private ApiKey() {
-    }
+    private ApiKey() {}
 
     /** A request to {@code uri} carrying the key. */
     static HttpRequest.Builder request(URI uri) {

@@ -3,7 +3,6 @@ package io.strata.system;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -52,12 +51,29 @@ final class FakeVault implements AutoCloseable {
         try (exchange) {
             if (method.equals("POST") && uri.equals("/v1/auth/kubernetes/login")) {
                 JsonNode login = json.readTree(exchange.getRequestBody().readAllBytes());
-                if (!role.equals(login.path("role").asText()) || !jwt.equals(login.path("jwt").asText())) {
+                if (!role.equals(login.path("role").asText())
+                        || !jwt.equals(login.path("jwt").asText())) {
                     reply(exchange, 403, Map.of("errors", List.of("permission denied")));
                     return;
                 }
-                reply(exchange, 200, Map.of("auth", Map.of("client_token", token, "accessor", "a", "policies", List.of("strata"),
-                        "lease_duration", 3600, "renewable", true, "metadata", Map.of("role", role))));
+                reply(
+                        exchange,
+                        200,
+                        Map.of(
+                                "auth",
+                                Map.of(
+                                        "client_token",
+                                        token,
+                                        "accessor",
+                                        "a",
+                                        "policies",
+                                        List.of("strata"),
+                                        "lease_duration",
+                                        3600,
+                                        "renewable",
+                                        true,
+                                        "metadata",
+                                        Map.of("role", role))));
                 return;
             }
             if (!token.equals(exchange.getRequestHeaders().getFirst("X-Vault-Token"))) {
@@ -65,8 +81,24 @@ final class FakeVault implements AutoCloseable {
                 return;
             }
             if (method.equals("GET") && uri.equals("/v1/secret/data/" + path)) {
-                reply(exchange, 200, Map.of("data", Map.of("data", secret,
-                        "metadata", Map.of("version", 1, "created_time", "2026-11-30T00:00:00Z", "deletion_time", "", "destroyed", false))));
+                reply(
+                        exchange,
+                        200,
+                        Map.of(
+                                "data",
+                                Map.of(
+                                        "data",
+                                        secret,
+                                        "metadata",
+                                        Map.of(
+                                                "version",
+                                                1,
+                                                "created_time",
+                                                "2026-11-30T00:00:00Z",
+                                                "deletion_time",
+                                                "",
+                                                "destroyed",
+                                                false))));
                 return;
             }
             reply(exchange, 404, Map.of("errors", List.of()));

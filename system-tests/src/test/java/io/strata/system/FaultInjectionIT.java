@@ -82,7 +82,9 @@ class FaultInjectionIT {
             }
         });
         redis.start();
-        String hosts = proxies.values().stream().map(p -> "redis://127.0.0.1:" + p.port()).collect(Collectors.joining(","));
+        String hosts = proxies.values().stream()
+                .map(p -> "redis://127.0.0.1:" + p.port())
+                .collect(Collectors.joining(","));
         Map<String, String> env = gatewayEnv;
         env.put("QUARKUS_REDIS_HOSTS", hosts);
         env.put("QUARKUS_DATASOURCE_REACTIVE_URL", postgres.reactiveUrl());
@@ -97,13 +99,18 @@ class FaultInjectionIT {
         ApiKey.configure(env);
         for (int i = 0; i < 2; i++) {
             int port = 18080 + i + (int) (ProcessHandle.current().pid() % 500) * 2;
-            gateways.add(new GatewayProcess("gateway-" + i, port, Path.of(System.getProperty("strata.gateway.jar")), env,
+            gateways.add(new GatewayProcess(
+                    "gateway-" + i,
+                    port,
+                    Path.of(System.getProperty("strata.gateway.jar")),
+                    env,
                     reportDir.resolve("gateway-" + i + ".log")));
         }
         for (GatewayProcess gateway : gateways) {
             gateway.awaitReady(Duration.ofSeconds(90));
         }
-        table.add("| scenario | requests | errors | 503 unavailable | 503 committed, not visible | stale-if-error serves | stale reads | p99 ms |");
+        table.add(
+                "| scenario | requests | errors | 503 unavailable | 503 committed, not visible | stale-if-error serves | stale reads | p99 ms |");
         table.add("|---|---|---|---|---|---|---|---|");
     }
 
@@ -143,12 +150,23 @@ class FaultInjectionIT {
             boolean settled = true;
             for (GatewayProcess gateway : gateways) {
                 for (int i = 0; i < 12; i++) {
-                    client.send(ApiKey.request(gateway.uri("/v1/settle/docs/s" + i)).header("Content-Type", "application/json")
-                            .PUT(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.discarding());
-                    HttpResponse<Void> read = client.send(ApiKey.request(gateway.uri("/v1/settle/docs/s" + i))
-                            .header("Cache-Control", "no-cache").build(), HttpResponse.BodyHandlers.discarding());
-                    // the write was acknowledged, and a read that refreshes the cache reached Redis and stored its answer
-                    settled &= read.headers().firstValue("Cache-Status").orElse("").startsWith("strata; fwd=request; stored");
+                    client.send(
+                            ApiKey.request(gateway.uri("/v1/settle/docs/s" + i))
+                                    .header("Content-Type", "application/json")
+                                    .PUT(HttpRequest.BodyPublishers.ofString("{}"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.discarding());
+                    HttpResponse<Void> read = client.send(
+                            ApiKey.request(gateway.uri("/v1/settle/docs/s" + i))
+                                    .header("Cache-Control", "no-cache")
+                                    .build(),
+                            HttpResponse.BodyHandlers.discarding());
+                    // the write was acknowledged, and a read that refreshes the cache reached Redis and stored its
+                    // answer
+                    settled &= read.headers()
+                            .firstValue("Cache-Status")
+                            .orElse("")
+                            .startsWith("strata; fwd=request; stored");
                 }
                 settled &= gateway.pendingInvalidations() == 0;
             }
@@ -187,9 +205,12 @@ class FaultInjectionIT {
         }
         List<String> violations = workload.history.violations();
         table.add("| " + name + " | " + workload.requests.get() + " | " + workload.errors.get() + " | "
-                + workload.unavailable.get() + " | " + workload.notVisible.get() + " | " + workload.staleServed.get() + " | "
+                + workload.unavailable.get() + " | " + workload.notVisible.get() + " | " + workload.staleServed.get()
+                + " | "
                 + violations.size() + " | " + workload.p99Millis() + " |");
-        assertTrue(violations.isEmpty(), name + ": stale reads " + violations.stream().limit(3).toList());
+        assertTrue(
+                violations.isEmpty(),
+                name + ": stale reads " + violations.stream().limit(3).toList());
         assertTrue(workload.p99Millis() < P99_BOUND_MILLIS, name + ": p99 " + workload.p99Millis() + " ms");
         assertNoAcknowledgedWriteLost(collection, workload.history);
         return workload;
@@ -208,7 +229,8 @@ class FaultInjectionIT {
     /** Every acknowledged write is in PostgreSQL: no document's version is below one acknowledged for it. */
     private void assertNoAcknowledgedWriteLost(String collection, History history) throws SQLException {
         Map<String, Long> stored = new HashMap<>();
-        try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), EmbeddedPostgres.USER, postgres.password());
+        try (Connection connection =
+                        DriverManager.getConnection(postgres.jdbcUrl(), EmbeddedPostgres.USER, postgres.password());
                 var statement = connection.prepareStatement("SELECT id, version FROM documents WHERE collection = ?")) {
             statement.setString(1, collection);
             try (ResultSet rows = statement.executeQuery()) {
@@ -220,12 +242,15 @@ class FaultInjectionIT {
         for (History.Op op : history.ops()) {
             if (op.kind() == History.Kind.PUT) {
                 long version = stored.getOrDefault(op.key(), -1L);
-                assertTrue(version >= op.version(), "acknowledged write " + op + " is in PostgreSQL (found " + version + ")");
+                assertTrue(
+                        version >= op.version(),
+                        "acknowledged write " + op + " is in PostgreSQL (found " + version + ")");
             }
             if (op.kind() == History.Kind.UNACKNOWLEDGED_PUT && op.version() != History.UNKNOWN) {
                 // a 503 "committed, not visible" names a version that storage must hold
                 long version = stored.getOrDefault(op.key(), -1L);
-                assertTrue(version >= op.version(), "committed write " + op + " is in PostgreSQL (found " + version + ")");
+                assertTrue(
+                        version >= op.version(), "committed write " + op + " is in PostgreSQL (found " + version + ")");
             }
         }
     }
@@ -234,11 +259,9 @@ class FaultInjectionIT {
     @Order(1)
     void noFault() throws Exception {
         Workload workload = scenario("no fault (baseline)", new Fault() {
-            public void inject() {
-            }
+            public void inject() {}
 
-            public void heal() {
-            }
+            public void heal() {}
         });
         assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
         assertEquals(0, workload.unavailable.get());
@@ -331,7 +354,8 @@ class FaultInjectionIT {
             request.header("Cache-Control", cacheControl);
         }
         HttpResponse<Void> response = client.send(request.build(), HttpResponse.BodyHandlers.discarding());
-        return response.statusCode() + " " + response.headers().firstValue("Cache-Status").orElse("");
+        return response.statusCode() + " "
+                + response.headers().firstValue("Cache-Status").orElse("");
     }
 
     @Test
@@ -343,8 +367,15 @@ class FaultInjectionIT {
             public void inject() throws Exception {
                 HttpClient client = HttpClient.newHttpClient();
                 URI doc = gateways.get(0).uri("/v1/fault-sie/docs/cached");
-                assertEquals(201, client.send(ApiKey.request(doc).header("Content-Type", "application/json")
-                        .PUT(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.discarding()).statusCode());
+                assertEquals(
+                        201,
+                        client.send(
+                                        ApiKey.request(doc)
+                                                .header("Content-Type", "application/json")
+                                                .PUT(HttpRequest.BodyPublishers.ofString("{}"))
+                                                .build(),
+                                        HttpResponse.BodyHandlers.discarding())
+                                .statusCode());
                 // the scenario is about a cached copy: a write-through that timed out under the workload
                 // leaves the document uncached until a read fills it, so read until it is a hit
                 awaitCacheHit(client, doc);
@@ -357,9 +388,11 @@ class FaultInjectionIT {
                 clientChoices.put("no-cache", statusOf(client, doc, "no-cache"));
                 // an uncached read gets a fast 503 while the storage breaker is open
                 long start = System.nanoTime();
-                HttpResponse<String> cold = HttpClient.newHttpClient().send(
-                        ApiKey.request(gateways.get(0).uri("/v1/fault-cold/docs/never-cached")).build(),
-                        HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> cold = HttpClient.newHttpClient()
+                        .send(
+                                ApiKey.request(gateways.get(0).uri("/v1/fault-cold/docs/never-cached"))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString());
                 coldReadMillis[0] = (System.nanoTime() - start) / 1_000_000;
                 assertEquals(503, cold.statusCode());
                 assertTrue(cold.headers().firstValue("Retry-After").isPresent());
@@ -370,7 +403,10 @@ class FaultInjectionIT {
             }
         });
         assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
-        assertTrue(clientChoices.get("default").matches("200 strata; hit; ttl=-[0-9]+; detail=stale-if-error(, strata-near; fwd=miss)?"),
+        assertTrue(
+                clientChoices
+                        .get("default")
+                        .matches("200 strata; hit; ttl=-[0-9]+; detail=stale-if-error(, strata-near; fwd=miss)?"),
                 clientChoices.toString());
         assertTrue(clientChoices.get("stale-if-error=60").startsWith("200 "), clientChoices.toString());
         assertTrue(clientChoices.get("stale-if-error=0").startsWith("503"), clientChoices.toString());
@@ -383,9 +419,14 @@ class FaultInjectionIT {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         int status = 0;
         while (status != 201 && System.nanoTime() < deadline) {
-            status = HttpClient.newHttpClient().send(ApiKey.request(gateways.get(1).uri("/v1/fault-after/docs/" + System.nanoTime()))
-                    .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString("{}")).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode();
+            status = HttpClient.newHttpClient()
+                    .send(
+                            ApiKey.request(gateways.get(1).uri("/v1/fault-after/docs/" + System.nanoTime()))
+                                    .header("Content-Type", "application/json")
+                                    .PUT(HttpRequest.BodyPublishers.ofString("{}"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
             Thread.sleep(200);
         }
         assertEquals(201, status, "writes succeed again after PostgreSQL returns");
@@ -399,21 +440,26 @@ class FaultInjectionIT {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         String status = statusOf(client, doc, null);
         // a hit in Redis (the near cache holds it too, for as long as it is fresh)
-        while (!status.startsWith("200 strata; hit") && !status.startsWith("200 strata-near; hit") && System.nanoTime() < deadline) {
+        while (!status.startsWith("200 strata; hit")
+                && !status.startsWith("200 strata-near; hit")
+                && System.nanoTime() < deadline) {
             Thread.sleep(50);
             status = statusOf(client, doc, null);
         }
-        assertTrue(status.startsWith("200 strata; hit") || status.startsWith("200 strata-near; hit"),
+        assertTrue(
+                status.startsWith("200 strata; hit") || status.startsWith("200 strata-near; hit"),
                 "the document is cached before the outage: " + status);
     }
 
     private static void awaitStatus(URI uri, int expected, Duration within) throws Exception {
         HttpClient client = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + within.toNanos();
-        int status = client.send(ApiKey.request(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        int status = client.send(ApiKey.request(uri).build(), HttpResponse.BodyHandlers.discarding())
+                .statusCode();
         while (status != expected && System.nanoTime() < deadline) {
             Thread.sleep(200);
-            status = client.send(ApiKey.request(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+            status = client.send(ApiKey.request(uri).build(), HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
         }
         assertEquals(expected, status, uri + " answers again after PostgreSQL returns");
     }
@@ -421,33 +467,45 @@ class FaultInjectionIT {
     @Test
     @Order(7)
     void stampedeOfOneColdKeyReadsStorageOnce() throws Exception {
-        try (Connection connection = DriverManager.getConnection(postgres.jdbcUrl(), EmbeddedPostgres.USER, postgres.password());
-                var insert = connection.prepareStatement("INSERT INTO documents (collection, id, version, body) "
-                        + "VALUES ('stampede', 'cold', nextval('strata_version_seq'), convert_to('{\"cold\":true}', 'UTF8'))")) {
+        try (Connection connection =
+                        DriverManager.getConnection(postgres.jdbcUrl(), EmbeddedPostgres.USER, postgres.password());
+                var insert = connection.prepareStatement(
+                        "INSERT INTO documents (collection, id, version, body) "
+                                + "VALUES ('stampede', 'cold', nextval('strata_version_seq'), convert_to('{\"cold\":true}', 'UTF8'))")) {
             insert.executeUpdate();
         }
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        HttpClient client =
+                HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         // open the 1,000 connections first, so that the burst measures requests rather than TCP handshakes
         List<CompletableFuture<HttpResponse<Void>>> warm = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
-            warm.add(client.sendAsync(ApiKey.request(gateways.get(i % 2).uri("/v1")).build(),
-                    HttpResponse.BodyHandlers.discarding()));
+            warm.add(client.sendAsync(
+                    ApiKey.request(gateways.get(i % 2).uri("/v1")).build(), HttpResponse.BodyHandlers.discarding()));
         }
         warm.forEach(CompletableFuture::join);
         double before = storageReads();
         List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
-            responses.add(client.sendAsync(ApiKey.request(gateways.get(i % 2).uri("/v1/stampede/docs/cold"))
-                    .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString()));
+            responses.add(client.sendAsync(
+                    ApiKey.request(gateways.get(i % 2).uri("/v1/stampede/docs/cold"))
+                            .timeout(Duration.ofSeconds(30))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString()));
         }
-        List<HttpResponse<String>> answers = responses.stream().map(CompletableFuture::join).toList();
-        Map<Integer, Long> statuses = answers.stream().collect(Collectors.groupingBy(HttpResponse::statusCode, Collectors.counting()));
-        Map<String, Long> cacheStatuses = answers.stream().collect(Collectors.groupingBy(
-                r -> r.headers().firstValue("Cache-Status").orElse("none"), java.util.TreeMap::new, Collectors.counting()));
+        List<HttpResponse<String>> answers =
+                responses.stream().map(CompletableFuture::join).toList();
+        Map<Integer, Long> statuses =
+                answers.stream().collect(Collectors.groupingBy(HttpResponse::statusCode, Collectors.counting()));
+        Map<String, Long> cacheStatuses = answers.stream()
+                .collect(Collectors.groupingBy(
+                        r -> r.headers().firstValue("Cache-Status").orElse("none"),
+                        java.util.TreeMap::new,
+                        Collectors.counting()));
         double reads = storageReads() - before;
         System.out.println("stampede: " + statuses + " " + cacheStatuses + ", storage reads " + reads);
         table.add("| 1,000 concurrent GETs of one cold key over two gateways | 1000 | "
-                + (1000 - statuses.getOrDefault(200, 0L)) + " | 0 | 0 | 0 | storage reads: " + (long) reads + " (goal 1) |");
+                + (1000 - statuses.getOrDefault(200, 0L)) + " | 0 | 0 | 0 | storage reads: " + (long) reads
+                + " (goal 1) |");
         assertEquals(Map.of(200, 1000L), statuses);
         // Goal: 1 (one lease holder fills, everyone else reads the cache). When the burst itself pushes
         // Redis calls past their timeout on this shared machine, the bypassed reads are still collapsed
@@ -466,34 +524,52 @@ class FaultInjectionIT {
         Path jar = Path.of(System.getProperty("strata.gateway.jar"));
         Map<String, String> noWaitEnv = new HashMap<>(gatewayEnv);
         noWaitEnv.put("STRATA_CACHE_REPLICA_ACKS", "0");
-        try (GatewayProcess wait = new GatewayProcess("gateway-wait", gateways.get(0).port() + 1000, jar, gatewayEnv,
-                reportDir.resolve("gateway-wait.log"));
-                GatewayProcess noWait = new GatewayProcess("gateway-no-wait", gateways.get(0).port() + 1001, jar, noWaitEnv,
+        try (GatewayProcess wait = new GatewayProcess(
+                        "gateway-wait",
+                        gateways.get(0).port() + 1000,
+                        jar,
+                        gatewayEnv,
+                        reportDir.resolve("gateway-wait.log"));
+                GatewayProcess noWait = new GatewayProcess(
+                        "gateway-no-wait",
+                        gateways.get(0).port() + 1001,
+                        jar,
+                        noWaitEnv,
                         reportDir.resolve("gateway-no-wait.log"))) {
             wait.awaitReady(Duration.ofSeconds(90));
             noWait.awaitReady(Duration.ofSeconds(90));
             HttpClient client = HttpClient.newHttpClient();
             putLatencies(client, wait, noWait, "acks-warm", 1500);
             long[][] measured = putLatencies(client, wait, noWait, "acks", 500);
-            String line = String.format("PUT latency, replica-acks=1: p50 %.2f ms, p99 %.2f ms; replica-acks=0: "
-                    + "p50 %.2f ms, p99 %.2f ms; p50 ratio %.2f", measured[0][0] / 1e6, measured[0][1] / 1e6,
-                    measured[1][0] / 1e6, measured[1][1] / 1e6, (double) measured[0][0] / measured[1][0]);
+            String line = String.format(
+                    "PUT latency, replica-acks=1: p50 %.2f ms, p99 %.2f ms; replica-acks=0: "
+                            + "p50 %.2f ms, p99 %.2f ms; p50 ratio %.2f",
+                    measured[0][0] / 1e6,
+                    measured[0][1] / 1e6,
+                    measured[1][0] / 1e6,
+                    measured[1][1] / 1e6,
+                    (double) measured[0][0] / measured[1][0]);
             System.out.println(line);
-            notes.add(line + " (two fresh gateways warmed with 1,500 PUTs each, then 500 PUTs alternating between them)");
+            notes.add(
+                    line + " (two fresh gateways warmed with 1,500 PUTs each, then 500 PUTs alternating between them)");
         }
     }
 
     /** p50 and p99 of PUTs alternating between two gateways, so that both see the same machine load. */
-    private static long[][] putLatencies(HttpClient client, GatewayProcess a, GatewayProcess b, String collection, int count)
-            throws Exception {
+    private static long[][] putLatencies(
+            HttpClient client, GatewayProcess a, GatewayProcess b, String collection, int count) throws Exception {
         long[][] nanos = new long[2][count];
-        GatewayProcess[] pair = { a, b };
+        GatewayProcess[] pair = {a, b};
         for (int i = 0; i < count; i++) {
             for (int g = 0; g < 2; g++) {
                 long start = System.nanoTime();
-                int status = client.send(ApiKey.request(pair[g].uri("/v1/" + collection + "-" + g + "/docs/d" + (i % 30)))
-                        .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString("{\"i\":" + i + "}"))
-                        .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+                int status = client.send(
+                                ApiKey.request(pair[g].uri("/v1/" + collection + "-" + g + "/docs/d" + (i % 30)))
+                                        .header("Content-Type", "application/json")
+                                        .PUT(HttpRequest.BodyPublishers.ofString("{\"i\":" + i + "}"))
+                                        .build(),
+                                HttpResponse.BodyHandlers.discarding())
+                        .statusCode();
                 nanos[g][i] = System.nanoTime() - start;
                 assertTrue(status == 200 || status == 201);
             }
@@ -501,7 +577,7 @@ class FaultInjectionIT {
         long[][] result = new long[2][];
         for (int g = 0; g < 2; g++) {
             java.util.Arrays.sort(nanos[g]);
-            result[g] = new long[] { nanos[g][count / 2], nanos[g][(int) (count * 0.99) - 1] };
+            result[g] = new long[] {nanos[g][count / 2], nanos[g][(int) (count * 0.99) - 1]};
         }
         return result;
     }
@@ -517,20 +593,35 @@ class FaultInjectionIT {
         String marker = "marker-" + java.util.UUID.randomUUID();
         HttpClient client = HttpClient.newHttpClient();
         for (GatewayProcess gateway : gateways) {
-            client.send(ApiKey.request(gateway.uri("/v1/logs/docs/secret")).header("Content-Type", "application/json")
-                    .setHeader("Authorization", "Bearer key-" + marker)
-                    .PUT(HttpRequest.BodyPublishers.ofString("{\"body\":\"body-" + marker + "\"}")).build(),
+            client.send(
+                    ApiKey.request(gateway.uri("/v1/logs/docs/secret"))
+                            .header("Content-Type", "application/json")
+                            .setHeader("Authorization", "Bearer key-" + marker)
+                            .PUT(HttpRequest.BodyPublishers.ofString("{\"body\":\"body-" + marker + "\"}"))
+                            .build(),
                     HttpResponse.BodyHandlers.discarding());
-            client.send(ApiKey.request(gateway.uri("/v1/logs/docs/bad")).header("Content-Type", "application/json")
-                    .PUT(HttpRequest.BodyPublishers.ofString("{\"broken-" + marker)).build(), HttpResponse.BodyHandlers.discarding());
+            client.send(
+                    ApiKey.request(gateway.uri("/v1/logs/docs/bad"))
+                            .header("Content-Type", "application/json")
+                            .PUT(HttpRequest.BodyPublishers.ofString("{\"broken-" + marker))
+                            .build(),
+                    HttpResponse.BodyHandlers.discarding());
         }
-        String config = Files.readString(Path.of(System.getProperty("strata.repo.dir", ".."), "observability", "logging", "fluent-bit.yaml"));
-        for (String field : List.of("Time_Key     timestamp", "Rename  level", "Rename  loggerName", "Nested_under  mdc",
-                "Rename  mdc_traceId", "Rename  mdc_spanId", "Exclude  message")) {
+        String config = Files.readString(
+                Path.of(System.getProperty("strata.repo.dir", ".."), "observability", "logging", "fluent-bit.yaml"));
+        for (String field : List.of(
+                "Time_Key     timestamp",
+                "Rename  level",
+                "Rename  loggerName",
+                "Nested_under  mdc",
+                "Rename  mdc_traceId",
+                "Rename  mdc_spanId",
+                "Exclude  message")) {
             assertTrue(config.contains(field), "the Fluent Bit configuration uses " + field);
         }
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-        java.util.regex.Pattern time = java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}[+-]\\d{4}");
+        java.util.regex.Pattern time =
+                java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}[+-]\\d{4}");
         int lines = 0;
         int traced = 0;
         for (int i = 0; i < gateways.size(); i++) {
@@ -556,7 +647,8 @@ class FaultInjectionIT {
         }
         assertTrue(lines > 50, "the gateways logged JSON lines: " + lines);
         assertTrue(traced > 0, "lines written while serving a request carry trace and span ids");
-        notes.add("Logs: " + lines + " JSON lines checked, " + traced + " with trace ids; no body, credential or API key.");
+        notes.add("Logs: " + lines + " JSON lines checked, " + traced
+                + " with trace ids; no body, credential or API key.");
     }
 
     /**
@@ -571,9 +663,13 @@ class FaultInjectionIT {
         String token = "eyJhbGciOiJSUzI1NiJ9." + java.util.UUID.randomUUID() + ".signature";
         Files.writeString(jwt, token);
         String adminKey = "sk_vault_" + java.util.UUID.randomUUID().toString().replace("-", "");
-        Map<String, String> secret = Map.of("quarkus.datasource.password", postgres.password(),
-                "strata.auth.pepper", "pepper-from-vault-" + java.util.UUID.randomUUID(),
-                "strata.auth.bootstrap-admin-key", adminKey);
+        Map<String, String> secret = Map.of(
+                "quarkus.datasource.password",
+                postgres.password(),
+                "strata.auth.pepper",
+                "pepper-from-vault-" + java.util.UUID.randomUUID(),
+                "strata.auth.bootstrap-admin-key",
+                adminKey);
         try (FakeVault vault = new FakeVault("strata", token, "strata", secret)) {
             Map<String, String> env = new HashMap<>(gatewayEnv);
             env.remove("QUARKUS_DATASOURCE_PASSWORD");
@@ -581,22 +677,39 @@ class FaultInjectionIT {
             env.remove("STRATA_AUTH_BOOTSTRAP_ADMIN_KEY");
             env.put("QUARKUS_VAULT_URL", vault.url());
             env.put("QUARKUS_VAULT_AUTHENTICATION_KUBERNETES_JWT_TOKEN_PATH", jwt.toString());
-            try (GatewayProcess gateway = new GatewayProcess("gateway-vault", gateways.get(0).port() + 1002,
-                    Path.of(System.getProperty("strata.gateway.jar")), env, reportDir.resolve("gateway-vault.log"))) {
+            try (GatewayProcess gateway = new GatewayProcess(
+                    "gateway-vault",
+                    gateways.get(0).port() + 1002,
+                    Path.of(System.getProperty("strata.gateway.jar")),
+                    env,
+                    reportDir.resolve("gateway-vault.log"))) {
                 gateway.awaitReady(Duration.ofSeconds(90));
                 HttpClient client = HttpClient.newHttpClient();
                 URI doc = gateway.uri("/v1/vault/docs/d");
-                int put = client.send(HttpRequest.newBuilder(doc).header("Authorization", "Bearer " + adminKey)
-                        .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString("{\"from\":\"vault\"}")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode();
-                assertEquals(201, put, "the admin key from Vault works (the pepper and database password came from Vault too)");
-                int refused = client.send(HttpRequest.newBuilder(doc).header("Authorization", "Bearer " + ApiKey.SECRET).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode();
+                int put = client.send(
+                                HttpRequest.newBuilder(doc)
+                                        .header("Authorization", "Bearer " + adminKey)
+                                        .header("Content-Type", "application/json")
+                                        .PUT(HttpRequest.BodyPublishers.ofString("{\"from\":\"vault\"}"))
+                                        .build(),
+                                HttpResponse.BodyHandlers.discarding())
+                        .statusCode();
+                assertEquals(
+                        201,
+                        put,
+                        "the admin key from Vault works (the pepper and database password came from Vault too)");
+                int refused = client.send(
+                                HttpRequest.newBuilder(doc)
+                                        .header("Authorization", "Bearer " + ApiKey.SECRET)
+                                        .build(),
+                                HttpResponse.BodyHandlers.discarding())
+                        .statusCode();
                 assertEquals(401, refused, "keys hashed with another pepper are not valid here");
             }
             assertTrue(vault.calls.contains("POST /v1/auth/kubernetes/login"), "Kubernetes auth login: " + vault.calls);
             assertTrue(vault.calls.contains("GET /v1/secret/data/strata"), "KV v2 read: " + vault.calls);
-            notes.add("Vault: secrets read through Kubernetes auth and KV v2 from a local Vault-speaking server; calls " + vault.calls + ".");
+            notes.add("Vault: secrets read through Kubernetes auth and KV v2 from a local Vault-speaking server; calls "
+                    + vault.calls + ".");
         } finally {
             Files.deleteIfExists(jwt);
         }

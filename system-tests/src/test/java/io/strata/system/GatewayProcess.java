@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
  */
 final class GatewayProcess implements AutoCloseable {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     private final String name;
     private final int port;
@@ -32,7 +33,8 @@ final class GatewayProcess implements AutoCloseable {
     }
 
     /** A gateway whose JVM is started with {@code jvmOptions} (memory settings of a container, for instance). */
-    GatewayProcess(String name, int port, Path jar, List<String> jvmOptions, Map<String, String> env, Path log) throws IOException {
+    GatewayProcess(String name, int port, Path jar, List<String> jvmOptions, Map<String, String> env, Path log)
+            throws IOException {
         this.name = name;
         this.port = port;
         this.managementPort = port + 10000;
@@ -41,7 +43,8 @@ final class GatewayProcess implements AutoCloseable {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);
         command.addAll(List.of("-jar", jar.toString()));
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(env);
         builder.environment().put("QUARKUS_HTTP_PORT", String.valueOf(port));
         builder.environment().put("QUARKUS_MANAGEMENT_PORT", String.valueOf(managementPort));
@@ -55,7 +58,8 @@ final class GatewayProcess implements AutoCloseable {
                 throw new IllegalStateException(name + " exited with " + process.exitValue());
             }
             try {
-                HttpResponse<Void> response = HTTP.send(HttpRequest.newBuilder(management("/q/health/ready")).build(),
+                HttpResponse<Void> response = HTTP.send(
+                        HttpRequest.newBuilder(management("/q/health/ready")).build(),
                         HttpResponse.BodyHandlers.discarding());
                 if (response.statusCode() == 200) {
                     return;
@@ -118,9 +122,11 @@ final class GatewayProcess implements AutoCloseable {
     }
 
     private long statusKib(String field) throws IOException {
-        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
+        for (String line :
+                java.nio.file.Files.readAllLines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
             if (line.startsWith(field + ":")) {
-                return Long.parseLong(line.substring(field.length() + 1).replace("kB", "").trim());
+                return Long.parseLong(
+                        line.substring(field.length() + 1).replace("kB", "").trim());
             }
         }
         throw new IOException(field + " not found for process " + process.pid());
@@ -133,7 +139,8 @@ final class GatewayProcess implements AutoCloseable {
     double metric(String name, String labelFragment) throws IOException, InterruptedException {
         String text = metrics();
         double sum = 0;
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "(?:\\{([^}]*)\\})? ([0-9.eE+-]+)(?: .*)?$").matcher(text);
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "(?:\\{([^}]*)\\})? ([0-9.eE+-]+)(?: .*)?$")
+                .matcher(text);
         while (m.find()) {
             if ((m.group(1) == null ? "" : m.group(1)).contains(labelFragment)) {
                 sum += Double.parseDouble(m.group(2));
@@ -144,13 +151,18 @@ final class GatewayProcess implements AutoCloseable {
 
     /** Every metric, in Prometheus text format. */
     String metrics() throws IOException, InterruptedException {
-        return HTTP.send(HttpRequest.newBuilder(management("/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        return HTTP.send(HttpRequest.newBuilder(management("/q/metrics")).build(), HttpResponse.BodyHandlers.ofString())
+                .body();
     }
 
     /** The number of pending invalidations this instance reports in its readiness data. */
     int pendingInvalidations() throws IOException, InterruptedException {
-        String body = HTTP.send(HttpRequest.newBuilder(management("/q/health/ready")).build(), HttpResponse.BodyHandlers.ofString()).body();
-        Matcher m = Pattern.compile("\"pending-invalidations\"\\s*:\\s*([0-9]+)").matcher(body);
+        String body = HTTP.send(
+                        HttpRequest.newBuilder(management("/q/health/ready")).build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
+        Matcher m =
+                Pattern.compile("\"pending-invalidations\"\\s*:\\s*([0-9]+)").matcher(body);
         return m.find() ? Integer.parseInt(m.group(1)) : -1;
     }
 

@@ -48,8 +48,7 @@ final class HttpConnection implements AutoCloseable {
     }
 
     /** A request; {@code headers} as {@code "Name: value"}, {@code body} may be null. */
-    record Request(String method, String target, byte[] body, String... headers) {
-    }
+    record Request(String method, String target, byte[] body, String... headers) {}
 
     /** Sends a request and reads its answer. */
     Reply send(String method, String target, byte[] body, String... headers) throws IOException {
@@ -69,7 +68,8 @@ final class HttpConnection implements AutoCloseable {
             List<Reply> replies = new ArrayList<>(requests.size());
             for (Request request : requests) {
                 if (socket == null) {
-                    throw new EOFException("connection closed by the server after " + replies.size() + " of " + requests.size() + " answers");
+                    throw new EOFException("connection closed by the server after " + replies.size() + " of "
+                            + requests.size() + " answers");
                 }
                 Reply reply = read(request.method());
                 replies.add(reply);
@@ -85,8 +85,13 @@ final class HttpConnection implements AutoCloseable {
     }
 
     private void write(Request request) throws IOException {
-        StringBuilder head = new StringBuilder(256).append(request.method()).append(' ').append(request.target())
-                .append(" HTTP/1.1\r\nHost: 127.0.0.1:").append(port).append("\r\n");
+        StringBuilder head = new StringBuilder(256)
+                .append(request.method())
+                .append(' ')
+                .append(request.target())
+                .append(" HTTP/1.1\r\nHost: 127.0.0.1:")
+                .append(port)
+                .append("\r\n");
         for (String header : request.headers()) {
             head.append(header).append("\r\n");
         }
@@ -120,7 +125,9 @@ final class HttpConnection implements AutoCloseable {
         for (String line = line(); !line.isEmpty(); line = line()) {
             int colon = line.indexOf(':');
             if (colon > 0) {
-                headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+                headers.put(
+                        line.substring(0, colon).trim().toLowerCase(Locale.ROOT),
+                        line.substring(colon + 1).trim());
             }
         }
         byte[] body;

@@ -20,7 +20,9 @@ final class Outcomes {
     private final List<String> samples = Collections.synchronizedList(new ArrayList<>());
 
     void count(String kind, String outcome) {
-        counts.computeIfAbsent(kind, k -> new ConcurrentHashMap<>()).computeIfAbsent(outcome, o -> new LongAdder()).increment();
+        counts.computeIfAbsent(kind, k -> new ConcurrentHashMap<>())
+                .computeIfAbsent(outcome, o -> new LongAdder())
+                .increment();
     }
 
     void sample(String description) {

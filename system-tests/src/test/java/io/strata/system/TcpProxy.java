@@ -74,8 +74,7 @@ final class TcpProxy implements AutoCloseable {
         }
     }
 
-    private record Chunk(byte[] bytes, long deliverAt) {
-    }
+    private record Chunk(byte[] bytes, long deliverAt) {}
 
     private void pump(Socket from, Socket to) {
         LinkedBlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
@@ -41,7 +40,8 @@ import io.strata.embedded.deployment.EmbeddedRedisCluster;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TraceExportIT {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static final int SERVER = 2;
 
     private final List<Span> received = new CopyOnWriteArrayList<>();
@@ -52,8 +52,8 @@ class TraceExportIT {
     private GatewayProcess gateway;
 
     /** One decoded span: ids as hex, its kind and its string attributes. */
-    record Span(String traceId, String spanId, String parentId, String name, int kind, Map<String, String> attributes) {
-    }
+    record Span(
+            String traceId, String spanId, String parentId, String name, int kind, Map<String, String> attributes) {}
 
     @BeforeAll
     void start() throws Exception {
@@ -84,13 +84,19 @@ class TraceExportIT {
         env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.password());
         ApiKey.configure(env);
         // what deploy/helm/values-prod.yaml sets, pointed at the local receiver
-        env.put("QUARKUS_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:" + receiver.getAddress().getPort());
+        env.put(
+                "QUARKUS_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://127.0.0.1:" + receiver.getAddress().getPort());
         env.put("QUARKUS_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf");
         env.put("QUARKUS_OTEL_BSP_SCHEDULE_DELAY", "200ms");
         Path reportDir = Path.of(System.getProperty("strata.report.dir", "target"));
         Files.createDirectories(reportDir);
         int port = 17080 + (int) (ProcessHandle.current().pid() % 400);
-        gateway = new GatewayProcess("traced-gateway", port, Path.of(System.getProperty("strata.gateway.jar")), env,
+        gateway = new GatewayProcess(
+                "traced-gateway",
+                port,
+                Path.of(System.getProperty("strata.gateway.jar")),
+                env,
                 reportDir.resolve("traced-gateway.log"));
         gateway.awaitReady(Duration.ofSeconds(90));
     }
@@ -113,16 +119,22 @@ class TraceExportIT {
 
     @Test
     void aReadArrivesAsOneTreeUnderTheCallersSpan() throws Exception {
-        HttpResponse<String> put = HTTP.send(ApiKey.request(gateway.uri("/v1/traced/docs/one"))
-                .PUT(HttpRequest.BodyPublishers.ofString("{\"traced\":true}")).header("Content-Type", "application/json").build(),
+        HttpResponse<String> put = HTTP.send(
+                ApiKey.request(gateway.uri("/v1/traced/docs/one"))
+                        .PUT(HttpRequest.BodyPublishers.ofString("{\"traced\":true}"))
+                        .header("Content-Type", "application/json")
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(201, put.statusCode(), put.body());
 
         String traceId = HexFormat.of().formatHex(randomBytes(16));
         String callerSpan = HexFormat.of().formatHex(randomBytes(8));
         // bypasses the cached copy: reads PostgreSQL and refreshes Redis, all under one trace
-        HttpResponse<String> get = HTTP.send(ApiKey.request(gateway.uri("/v1/traced/docs/one"))
-                .header("traceparent", "00-" + traceId + "-" + callerSpan + "-01").header("Cache-Control", "no-cache").build(),
+        HttpResponse<String> get = HTTP.send(
+                ApiKey.request(gateway.uri("/v1/traced/docs/one"))
+                        .header("traceparent", "00-" + traceId + "-" + callerSpan + "-01")
+                        .header("Cache-Control", "no-cache")
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, get.statusCode(), get.body());
 
@@ -137,24 +149,33 @@ class TraceExportIT {
         assertEquals(callerSpan, server.parentId(), "the server span continues the caller's trace:\n" + tree);
         for (Span span : trace) {
             if (span != server) {
-                assertTrue(byId.containsKey(span.parentId()), span.name() + " hangs under a span of this trace:\n" + tree);
+                assertTrue(
+                        byId.containsKey(span.parentId()), span.name() + " hangs under a span of this trace:\n" + tree);
                 assertTrue(descendsFrom(span, server, byId), span.name() + " is below the server span:\n" + tree);
             }
         }
-        Span cache = trace.stream().filter(s -> s.name().startsWith("strata.cache.")).findFirst()
+        Span cache = trace.stream()
+                .filter(s -> s.name().startsWith("strata.cache."))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no cache span:\n" + tree));
         assertEquals(server.spanId(), cache.parentId(), "the cache span is the server span's child:\n" + tree);
-        List<Span> redisCalls = trace.stream().filter(s -> "redis".equals(s.attributes().get("db.system"))).toList();
+        List<Span> redisCalls = trace.stream()
+                .filter(s -> "redis".equals(s.attributes().get("db.system")))
+                .toList();
         // the SQL client instrumentation names the system "postgres" (older semantic conventions: "postgresql")
         List<Span> queries = trace.stream()
-                .filter(s -> "postgres".equals(s.attributes().get("db.system")) || "postgresql".equals(s.attributes().get("db.system")))
+                .filter(s -> "postgres".equals(s.attributes().get("db.system"))
+                        || "postgresql".equals(s.attributes().get("db.system")))
                 .toList();
         assertFalse(redisCalls.isEmpty(), "Redis commands in the trace:\n" + tree);
         assertFalse(queries.isEmpty(), "PostgreSQL queries in the trace:\n" + tree);
         for (Span call : redisCalls) {
-            assertTrue(descendsFrom(call, cache, byId), "Redis call " + call.name() + " is below the cache span:\n" + tree);
+            assertTrue(
+                    descendsFrom(call, cache, byId),
+                    "Redis call " + call.name() + " is below the cache span:\n" + tree);
         }
-        assertTrue(requests.stream().allMatch("application/x-protobuf"::equals), "OTLP over HTTP/protobuf: " + requests);
+        assertTrue(
+                requests.stream().allMatch("application/x-protobuf"::equals), "OTLP over HTTP/protobuf: " + requests);
     }
 
     private List<Span> awaitTrace(String traceId, Duration timeout) throws InterruptedException {
@@ -162,7 +183,8 @@ class TraceExportIT {
         List<Span> trace = List.of();
         int stableRounds = 0;
         while (System.nanoTime() < deadline) {
-            List<Span> now = received.stream().filter(s -> s.traceId().equals(traceId)).toList();
+            List<Span> now =
+                    received.stream().filter(s -> s.traceId().equals(traceId)).toList();
             // spans of one trace may come in several export batches: wait until nothing new arrives
             stableRounds = !now.isEmpty() && now.size() == trace.size() ? stableRounds + 1 : 0;
             trace = now;
@@ -172,8 +194,8 @@ class TraceExportIT {
             Thread.sleep(200);
         }
         if (trace.isEmpty()) {
-            throw new AssertionError("no span of trace " + traceId + " arrived; " + received.size()
-                    + " spans of other traces arrived");
+            throw new AssertionError(
+                    "no span of trace " + traceId + " arrived; " + received.size() + " spans of other traces arrived");
         }
         return trace;
     }
@@ -266,8 +288,7 @@ class TraceExportIT {
                         case 4 -> parent = HexFormat.of().formatHex(value);
                         case 5 -> name = new String(value, java.nio.charset.StandardCharsets.UTF_8);
                         case 9 -> new Otlp(data, position, position + length).attribute(attributes);
-                        default -> {
-                        }
+                        default -> {}
                     }
                     position += length;
                 } else if (wire == 0 && number == 6) {

@@ -20,8 +20,10 @@ import io.strata.testing.History.Kind;
  */
 final class Workload {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2))
-            .version(HttpClient.Version.HTTP_1_1).build();
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(2))
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
 
     final History history = new History();
     final AtomicLong requests = new AtomicLong();
@@ -33,6 +35,7 @@ final class Workload {
     final AtomicLong notVisible = new AtomicLong();
     /** Reads answered with a copy past its freshness because storage failed. */
     final AtomicLong staleServed = new AtomicLong();
+
     final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
     final List<String> errorSamples = Collections.synchronizedList(new ArrayList<>());
 
@@ -92,7 +95,8 @@ final class Workload {
         long end = System.nanoTime();
         if (response == null) {
             // no answer: the write may have committed
-            history.record(delete ? Kind.UNACKNOWLEDGED_DELETE : Kind.UNACKNOWLEDGED_PUT, key, History.UNKNOWN, start, end);
+            history.record(
+                    delete ? Kind.UNACKNOWLEDGED_DELETE : Kind.UNACKNOWLEDGED_PUT, key, History.UNKNOWN, start, end);
             return;
         }
         int status = response.statusCode();
@@ -103,7 +107,9 @@ final class Workload {
         } else {
             if (status >= 500) {
                 // committed or not: a 503 "committed, not yet visible" names the version it committed
-                long version = response.headers().firstValue("ETag").map(tag -> Long.parseLong(tag.replace("\"", "")))
+                long version = response.headers()
+                        .firstValue("ETag")
+                        .map(tag -> Long.parseLong(tag.replace("\"", "")))
                         .orElse(History.UNKNOWN);
                 history.record(delete ? Kind.UNACKNOWLEDGED_DELETE : Kind.UNACKNOWLEDGED_PUT, key, version, start, end);
             }
@@ -114,7 +120,8 @@ final class Workload {
 
     void read() {
         String key = anyKey();
-        HttpRequest request = ApiKey.request(docUri(key)).timeout(Duration.ofSeconds(5)).GET().build();
+        HttpRequest request =
+                ApiKey.request(docUri(key)).timeout(Duration.ofSeconds(5)).GET().build();
         long start = System.nanoTime();
         HttpResponse<String> response = send(request);
         long end = System.nanoTime();
@@ -138,9 +145,11 @@ final class Workload {
         if (expected || response.statusCode() == 412) {
             return;
         }
-        if (response.statusCode() == 503 && response.headers().firstValue("Retry-After").isPresent()
+        if (response.statusCode() == 503
+                && response.headers().firstValue("Retry-After").isPresent()
                 && response.headers().firstValue("Content-Type").orElse("").startsWith("application/problem+json")) {
-            (response.body().contains("urn:strata:problem:write-not-visible") ? notVisible : unavailable).incrementAndGet();
+            (response.body().contains("urn:strata:problem:write-not-visible") ? notVisible : unavailable)
+                    .incrementAndGet();
             return;
         }
         errors.incrementAndGet();
@@ -167,7 +176,8 @@ final class Workload {
     }
 
     private static long version(HttpResponse<String> response) {
-        return Long.parseLong(response.headers().firstValue("ETag").orElseThrow().replace("\"", ""));
+        return Long.parseLong(
+                response.headers().firstValue("ETag").orElseThrow().replace("\"", ""));
     }
 
     long p99Millis() {

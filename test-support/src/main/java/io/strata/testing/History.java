@@ -28,7 +28,13 @@ import java.util.stream.Collectors;
  */
 public final class History {
 
-    public enum Kind { PUT, DELETE, READ, UNACKNOWLEDGED_PUT, UNACKNOWLEDGED_DELETE }
+    public enum Kind {
+        PUT,
+        DELETE,
+        READ,
+        UNACKNOWLEDGED_PUT,
+        UNACKNOWLEDGED_DELETE
+    }
 
     /**
      * One completed operation.
@@ -48,7 +54,9 @@ public final class History {
         @Override
         public String toString() {
             return kind + " " + key + " v" + version + " [" + start + ", " + end + "]"
-                    + (staleness > 0 ? " max-stale=" + Duration.ofNanos(staleness).toMillis() + "ms" : "")
+                    + (staleness > 0
+                            ? " max-stale=" + Duration.ofNanos(staleness).toMillis() + "ms"
+                            : "")
                     + (detail.isEmpty() ? "" : " (" + detail + ")");
         }
     }
@@ -67,7 +75,8 @@ public final class History {
     }
 
     /** A read that accepted an answer up to {@code maxStale} behind the latest write. */
-    public void readAcceptingStaleness(String key, long version, long start, long end, Duration maxStale, String detail) {
+    public void readAcceptingStaleness(
+            String key, long version, long start, long end, Duration maxStale, String detail) {
         ops.add(new Op(Kind.READ, key, version, start, end, maxStale.toNanos(), detail));
     }
 
@@ -85,9 +94,11 @@ public final class History {
         Map<String, List<Op>> byKey = ops.stream().collect(Collectors.groupingBy(Op::key));
         for (List<Op> keyOps : byKey.values()) {
             List<Op> puts = keyOps.stream().filter(op -> op.kind() == Kind.PUT).toList();
-            List<Op> deletes = keyOps.stream().filter(op -> op.kind() == Kind.DELETE).toList();
+            List<Op> deletes =
+                    keyOps.stream().filter(op -> op.kind() == Kind.DELETE).toList();
             List<Op> unacknowledged = keyOps.stream()
-                    .filter(op -> op.kind() == Kind.UNACKNOWLEDGED_PUT || op.kind() == Kind.UNACKNOWLEDGED_DELETE).toList();
+                    .filter(op -> op.kind() == Kind.UNACKNOWLEDGED_PUT || op.kind() == Kind.UNACKNOWLEDGED_DELETE)
+                    .toList();
             for (Op read : keyOps) {
                 if (read.kind() != Kind.READ) {
                     continue;
@@ -96,10 +107,12 @@ public final class History {
                 if (read.version() == ABSENT) {
                     for (Op put : puts) {
                         boolean acknowledgedBefore = put.end() < since;
-                        boolean laterDeletePossible = deletes.stream()
-                                .anyMatch(d -> d.end() > put.start() && d.start() < read.end())
-                                || unacknowledged.stream().anyMatch(u -> u.kind() == Kind.UNACKNOWLEDGED_DELETE
-                                        && u.end() > put.start() && u.start() < read.end());
+                        boolean laterDeletePossible =
+                                deletes.stream().anyMatch(d -> d.end() > put.start() && d.start() < read.end())
+                                        || unacknowledged.stream()
+                                                .anyMatch(u -> u.kind() == Kind.UNACKNOWLEDGED_DELETE
+                                                        && u.end() > put.start()
+                                                        && u.start() < read.end());
                         if (acknowledgedBefore && !laterDeletePossible) {
                             violations.add("404 after acknowledged write " + put + ": " + read);
                             break;
@@ -107,10 +120,17 @@ public final class History {
                     }
                     continue;
                 }
-                Op source = puts.stream().filter(p -> p.version() == read.version()).findFirst().orElse(null);
+                Op source = puts.stream()
+                        .filter(p -> p.version() == read.version())
+                        .findFirst()
+                        .orElse(null);
                 if (source == null) {
-                    source = unacknowledged.stream().filter(u -> u.kind() == Kind.UNACKNOWLEDGED_PUT
-                            && (u.version() == read.version() || u.version() == UNKNOWN) && u.start() < read.end()).findFirst().orElse(null);
+                    source = unacknowledged.stream()
+                            .filter(u -> u.kind() == Kind.UNACKNOWLEDGED_PUT
+                                    && (u.version() == read.version() || u.version() == UNKNOWN)
+                                    && u.start() < read.end())
+                            .findFirst()
+                            .orElse(null);
                 }
                 if (source == null) {
                     violations.add("read of a version never written: " + read);
@@ -118,7 +138,8 @@ public final class History {
                 }
                 for (Op put : puts) {
                     if (put.version() > read.version() && put.end() < since) {
-                        violations.add("read of version " + read.version() + " after acknowledged " + put + ": " + read);
+                        violations.add(
+                                "read of version " + read.version() + " after acknowledged " + put + ": " + read);
                         break;
                     }
                 }

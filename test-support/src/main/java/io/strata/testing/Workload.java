@@ -57,16 +57,20 @@ public final class Workload {
     public final AtomicLong staleServed = new AtomicLong();
     /** Strict single-document reads answered 200, and those of them answered from a near cache. */
     public final AtomicLong strictReads = new AtomicLong();
+
     public final AtomicLong nearHits = new AtomicLong();
     /** Every request; acknowledged writes; writes answered committed-not-visible. */
     public final Latencies latencies = new Latencies();
+
     public final Latencies acknowledgedWrites = new Latencies();
     public final Latencies notVisibleWrites = new Latencies();
     public final List<String> errorSamples = Collections.synchronizedList(new ArrayList<>());
 
     private final Map<String, LongAdder> answers = new ConcurrentHashMap<>();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2))
-            .version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http = HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(2))
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
     private final String collection;
     private final List<String> keys;
     private final String apiKey;
@@ -151,11 +155,13 @@ public final class Workload {
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < writers + readers; i++) {
             Runnable step = i < writers ? this::write : this::read;
-            threads.add(Thread.ofPlatform().name(i < writers ? "writer-" + i : "reader-" + (i - writers)).start(() -> {
-                while (!done.getAsBoolean()) {
-                    step.run();
-                }
-            }));
+            threads.add(Thread.ofPlatform()
+                    .name(i < writers ? "writer-" + i : "reader-" + (i - writers))
+                    .start(() -> {
+                        while (!done.getAsBoolean()) {
+                            step.run();
+                        }
+                    }));
         }
         for (Thread thread : threads) {
             thread.join();
@@ -171,8 +177,9 @@ public final class Workload {
         if (delete) {
             request.DELETE();
         } else {
-            request.header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(
-                    "{\"at\":" + System.nanoTime() + (padding.isEmpty() ? "" : ",\"pad\":\"" + padding + "\"") + "}"));
+            request.header("Content-Type", "application/json")
+                    .PUT(HttpRequest.BodyPublishers.ofString("{\"at\":" + System.nanoTime()
+                            + (padding.isEmpty() ? "" : ",\"pad\":\"" + padding + "\"") + "}"));
         }
         String method = delete ? "DELETE" : "PUT";
         Kind unacknowledged = delete ? Kind.UNACKNOWLEDGED_DELETE : Kind.UNACKNOWLEDGED_PUT;
@@ -195,7 +202,10 @@ public final class Workload {
         } else {
             if (status >= 500) {
                 // committed or not: a 503 "committed, not yet visible" names the version it committed
-                long version = response.headers().firstValue("ETag").map(Workload::parseTag).orElse(History.UNKNOWN);
+                long version = response.headers()
+                        .firstValue("ETag")
+                        .map(Workload::parseTag)
+                        .orElse(History.UNKNOWN);
                 history.record(unacknowledged, key, version, start, end, via + " " + status);
             }
             if (classify(method, response, delete && status == 404) == notVisible) {
@@ -238,7 +248,8 @@ public final class Workload {
         }
         String cacheStatus = response.headers().firstValue("Cache-Status").orElse("");
         long version = status == 200 ? version(response) : History.ABSENT;
-        String detail = "via " + gateway.getPort() + (cacheControl == null ? "" : " " + cacheControl) + ": " + cacheStatus;
+        String detail =
+                "via " + gateway.getPort() + (cacheControl == null ? "" : " " + cacheControl) + ": " + cacheStatus;
         if (cacheControl != null && cacheControl.startsWith("max-stale")) {
             history.readAcceptingStaleness(key, version, start, end, MAX_STALE, detail);
         } else {
@@ -267,8 +278,10 @@ public final class Workload {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        HttpRequest request = request(gateway, "/docs:batchGet").header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        HttpRequest request = request(gateway, "/docs:batchGet")
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build();
         long start = System.nanoTime();
         HttpResponse<String> response = send("BATCH", request);
         long end = System.nanoTime();
@@ -295,7 +308,8 @@ public final class Workload {
             throw new IllegalStateException("a batchGet answer is JSON: " + answer, e);
         }
         for (JsonNode item : root.path("found")) {
-            history.record(Kind.READ, item.get("id").asText(), item.get("version").asLong(), start, end, detail);
+            history.record(
+                    Kind.READ, item.get("id").asText(), item.get("version").asLong(), start, end, detail);
         }
         for (JsonNode id : root.path("missing")) {
             history.record(Kind.READ, id.asText(), History.ABSENT, start, end, detail);
@@ -308,9 +322,11 @@ public final class Workload {
         if (expected || status == 412) {
             return null;
         }
-        if (status == 503 && response.headers().firstValue("Retry-After").isPresent()
+        if (status == 503
+                && response.headers().firstValue("Retry-After").isPresent()
                 && response.headers().firstValue("Content-Type").orElse("").startsWith("application/problem+json")) {
-            AtomicLong counter = response.body().contains("urn:strata:problem:write-not-visible") ? notVisible : unavailable;
+            AtomicLong counter =
+                    response.body().contains("urn:strata:problem:write-not-visible") ? notVisible : unavailable;
             counter.incrementAndGet();
             return counter;
         }
@@ -322,10 +338,12 @@ public final class Workload {
         requests.incrementAndGet();
         try {
             HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-            answers.computeIfAbsent(method + " " + response.statusCode(), k -> new LongAdder()).increment();
+            answers.computeIfAbsent(method + " " + response.statusCode(), k -> new LongAdder())
+                    .increment();
             return response;
         } catch (IOException e) {
-            answers.computeIfAbsent(method + " " + e.getClass().getSimpleName(), k -> new LongAdder()).increment();
+            answers.computeIfAbsent(method + " " + e.getClass().getSimpleName(), k -> new LongAdder())
+                    .increment();
             error(method + " " + request.uri() + " " + e);
             return null;
         } catch (InterruptedException e) {
@@ -354,7 +372,8 @@ public final class Workload {
     }
 
     private HttpRequest.Builder request(URI gateway, String path) {
-        return HttpRequest.newBuilder(gateway.resolve("/v1/" + collection + path)).timeout(timeout)
+        return HttpRequest.newBuilder(gateway.resolve("/v1/" + collection + path))
+                .timeout(timeout)
                 .header("Authorization", "Bearer " + apiKey);
     }
 

@@ -94,7 +94,9 @@ class HistoryCheckerTest {
         // v2 was acknowledged 101 before the read began: past the bound
         history.readAcceptingStaleness("k", 1, 131, 140, BOUND, "");
         assertEquals(1, history.violations().size());
-        assertTrue(history.violations().get(0).contains("max-stale"), history.violations().get(0));
+        assertTrue(
+                history.violations().get(0).contains("max-stale"),
+                history.violations().get(0));
     }
 
     @Test
@@ -123,17 +125,28 @@ class HistoryCheckerTest {
         history.record(Kind.PUT, "b", 7, 0, 10);
         history.record(Kind.PUT, "c", 3, 0, 10);
         // a at v2, b missing although acknowledged, c unprocessed (never read)
-        Workload.recordBatch(history, "{\"found\":[{\"id\":\"a\",\"version\":2,\"doc\":{\"x\":1}}],"
-                + "\"missing\":[\"b\"],\"unprocessed\":[\"c\"]}", 40, 50, "batch");
+        Workload.recordBatch(
+                history,
+                "{\"found\":[{\"id\":\"a\",\"version\":2,\"doc\":{\"x\":1}}],"
+                        + "\"missing\":[\"b\"],\"unprocessed\":[\"c\"]}",
+                40,
+                50,
+                "batch");
         assertEquals(2, history.count(Kind.READ));
         assertEquals(1, history.violations().size());
-        assertTrue(history.violations().get(0).startsWith("404 after acknowledged write PUT b"), history.violations().get(0));
+        assertTrue(
+                history.violations().get(0).startsWith("404 after acknowledged write PUT b"),
+                history.violations().get(0));
 
         History older = new History();
         older.record(Kind.PUT, "a", 1, 0, 10);
         older.record(Kind.PUT, "a", 2, 20, 30);
-        Workload.recordBatch(older, "{\"found\":[{\"id\":\"a\",\"version\":1,\"doc\":{}}],\"missing\":[],\"unprocessed\":[]}",
-                40, 50, "batch");
+        Workload.recordBatch(
+                older,
+                "{\"found\":[{\"id\":\"a\",\"version\":1,\"doc\":{}}],\"missing\":[],\"unprocessed\":[]}",
+                40,
+                50,
+                "batch");
         assertEquals(1, older.violations().size());
         Workload.recordBatch(older, "{\"found\":[],\"missing\":[],\"unprocessed\":[\"a\"]}", 60, 70, "batch");
         assertEquals(1, older.count(Kind.READ));

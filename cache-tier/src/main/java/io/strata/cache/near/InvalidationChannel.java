@@ -49,8 +49,15 @@ final class InvalidationChannel {
     private int attempt;
     private volatile boolean stopped;
 
-    InvalidationChannel(String channel, String instance, Vertx vertx, Supplier<RedisOptions> options,
-            Supplier<java.util.Set<String>> masters, NearCache near, NearLeases leases, MeterRegistry registry) {
+    InvalidationChannel(
+            String channel,
+            String instance,
+            Vertx vertx,
+            Supplier<RedisOptions> options,
+            Supplier<java.util.Set<String>> masters,
+            NearCache near,
+            NearLeases leases,
+            MeterRegistry registry) {
         this.channel = channel;
         this.instance = instance;
         this.leases = leases;
@@ -66,7 +73,10 @@ final class InvalidationChannel {
     private static Timer delayTimer(MeterRegistry registry, String origin) {
         return Timer.builder("strata.cache.near.invalidation.delay")
                 .description("From the publication of a change to its receipt by this instance's near cache")
-                .tag("origin", origin).publishPercentileHistogram().publishPercentiles(0.5, 0.99).register(registry);
+                .tag("origin", origin)
+                .publishPercentileHistogram()
+                .publishPercentiles(0.5, 0.99)
+                .register(registry);
     }
 
     String channel() {
@@ -98,22 +108,32 @@ final class InvalidationChannel {
             return;
         }
         String endpoint = endpoints.get(Math.floorMod(attempt++, endpoints.size()));
-        client = Redis.createClient(vertx, new RedisOptions(base).setType(RedisClientType.STANDALONE)
-                .setEndpoints(List.of(endpoint)).setMaxPoolSize(1).setMaxPoolWaiting(1));
-        client.connect().onSuccess(connection -> {
-            connection.handler(this::onMessage);
-            connection.exceptionHandler(failure -> lost(connection, failure.toString()));
-            connection.endHandler(ended -> lost(connection, "connection closed"));
-            connection.send(Request.cmd(Command.SUBSCRIBE).arg(channel).arg(leases.answersChannel())).onSuccess(ok -> {
-                near.live();
-                leases.channelUp();
-                LOG.debugf("near cache subscribed to %s", channel);
-            }).onFailure(failure -> lost(connection, failure.toString()));
-        }).onFailure(failure -> {
-            LOG.debugf("near cache invalidation channel unreachable at %s: %s", redact(endpoint), failure);
-            close();
-            retryLater();
-        });
+        client = Redis.createClient(
+                vertx,
+                new RedisOptions(base)
+                        .setType(RedisClientType.STANDALONE)
+                        .setEndpoints(List.of(endpoint))
+                        .setMaxPoolSize(1)
+                        .setMaxPoolWaiting(1));
+        client.connect()
+                .onSuccess(connection -> {
+                    connection.handler(this::onMessage);
+                    connection.exceptionHandler(failure -> lost(connection, failure.toString()));
+                    connection.endHandler(ended -> lost(connection, "connection closed"));
+                    connection
+                            .send(Request.cmd(Command.SUBSCRIBE).arg(channel).arg(leases.answersChannel()))
+                            .onSuccess(ok -> {
+                                near.live();
+                                leases.channelUp();
+                                LOG.debugf("near cache subscribed to %s", channel);
+                            })
+                            .onFailure(failure -> lost(connection, failure.toString()));
+                })
+                .onFailure(failure -> {
+                    LOG.debugf("near cache invalidation channel unreachable at %s: %s", redact(endpoint), failure);
+                    close();
+                    retryLater();
+                });
     }
 
     private void lost(RedisConnection connection, String why) {
@@ -144,7 +164,9 @@ final class InvalidationChannel {
     }
 
     private void onMessage(Response response) {
-        if (response == null || response.size() < 3 || !"message".equalsIgnoreCase(response.get(0).toString())) {
+        if (response == null
+                || response.size() < 3
+                || !"message".equalsIgnoreCase(response.get(0).toString())) {
             return;
         }
         String payload = response.get(2).toString();

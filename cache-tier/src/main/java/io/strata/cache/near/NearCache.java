@@ -37,11 +37,11 @@ import io.strata.storage.Lookup;
 final class NearCache {
 
     /** A held answer, until when it is fresh (epoch ms), and the {@link Clock#nanoTime()} at which its read began. */
-    private record Held(Lookup lookup, long freshUntil, long readAt) {
-    }
+    private record Held(Lookup lookup, long freshUntil, long readAt) {}
 
     /** Bytes an entry costs besides its body: key, entry objects, the cache's own node. */
     private static final int ENTRY_OVERHEAD = 200;
+
     private static final int BUCKETS = 1 << 16;
     private static final long NEVER = Long.MAX_VALUE;
 
@@ -83,13 +83,16 @@ final class NearCache {
         this.clock = clock;
         this.ttlNanos = config.ttl().toNanos();
         this.maxBodyBytes = config.maxBodySize().asLongValue();
-        this.entries = Caffeine.newBuilder().maximumWeight(config.maxBytes().asLongValue())
-                .weigher((String key, Held held) -> weight(key, held)).build();
+        this.entries = Caffeine.newBuilder()
+                .maximumWeight(config.maxBytes().asLongValue())
+                .weigher((String key, Held held) -> weight(key, held))
+                .build();
         java.util.Arrays.fill(invalidatedAt, Long.MIN_VALUE);
     }
 
     private static int weight(String key, Held held) {
-        long body = held.lookup() instanceof Lookup.Found found ? found.document().body().length : 0;
+        long body =
+                held.lookup() instanceof Lookup.Found found ? found.document().body().length : 0;
         return (int) Math.min(Integer.MAX_VALUE, ENTRY_OVERHEAD + 2L * key.length() + body);
     }
 
@@ -143,12 +146,17 @@ final class NearCache {
      * document (or a gap in the invalidation channel) came after that moment. Returns whether it was held.
      */
     boolean offer(String key, Lookup lookup, long freshUntil, long readAt) {
-        if (readAt - channelSince < 0 || lookup instanceof Lookup.Found found && found.document().body().length > maxBodyBytes
+        if (readAt - channelSince < 0
+                || lookup instanceof Lookup.Found found && found.document().body().length > maxBodyBytes
                 || invalidatedSince(key, readAt)) {
             return false;
         }
         Held held = new Held(lookup, freshUntil, readAt);
-        entries.asMap().merge(key, held, (old, next) -> next.lookup().version() >= old.lookup().version() ? next : old);
+        entries.asMap()
+                .merge(
+                        key,
+                        held,
+                        (old, next) -> next.lookup().version() >= old.lookup().version() ? next : old);
         // an invalidation that arrived while this answer was being put in is not overwritten by it
         if (invalidatedSince(key, readAt) || readAt - channelSince < 0) {
             entries.asMap().remove(key, held);
@@ -219,6 +227,9 @@ final class NearCache {
     /** The bytes held, by the weigher's count. */
     long weightedBytes() {
         entries.cleanUp();
-        return entries.policy().eviction().map(eviction -> eviction.weightedSize().orElse(0)).orElse(0L);
+        return entries.policy()
+                .eviction()
+                .map(eviction -> eviction.weightedSize().orElse(0))
+                .orElse(0L);
     }
 }

@@ -15,8 +15,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
-import io.strata.cache.redis.RedisNodes;
 import io.strata.cache.redis.LeaseScripts;
+import io.strata.cache.redis.RedisNodes;
 import io.strata.cache.redis.Scripts;
 import io.vertx.core.Vertx;
 import io.vertx.mutiny.redis.client.Command;
@@ -71,14 +71,23 @@ final class NearLeases {
     private final Map<String, List<String>> early = new ConcurrentHashMap<>();
     /** Answers to send: owed member → the writer's channel. */
     private final Map<String, String> toAnswer = new ConcurrentHashMap<>();
+
     private final Timer waited;
     private final Counter leaseRunOuts;
     private volatile boolean up;
     private long renewTimer = -1;
     private volatile boolean answering;
 
-    NearLeases(String instance, String registry, RedisNodes redis, NearCache near, Vertx vertx, Duration period,
-            java.util.function.IntSupplier replicaAcks, Duration replicaAckTimeout, MeterRegistry registryMeters) {
+    NearLeases(
+            String instance,
+            String registry,
+            RedisNodes redis,
+            NearCache near,
+            Vertx vertx,
+            Duration period,
+            java.util.function.IntSupplier replicaAcks,
+            Duration replicaAckTimeout,
+            MeterRegistry registryMeters) {
         this.instance = instance;
         this.registry = registry;
         this.owedPrefix = registry + ":owed:";
@@ -90,8 +99,10 @@ final class NearLeases {
         this.margin = Duration.ofMillis(Math.max(100, period.toMillis() / 10));
         this.replicaAcks = replicaAcks;
         this.replicaAckTimeout = replicaAckTimeout;
-        this.waited = Timer.builder("strata.cache.near.write_wait").description("How long a write waited for lease holders' answers")
-                .publishPercentiles(0.5, 0.99).register(registryMeters);
+        this.waited = Timer.builder("strata.cache.near.write_wait")
+                .description("How long a write waited for lease holders' answers")
+                .publishPercentiles(0.5, 0.99)
+                .register(registryMeters);
         this.leaseRunOuts = registryMeters.counter("strata.cache.near.lease_run_outs");
     }
 
@@ -127,34 +138,49 @@ final class NearLeases {
     void channelDown() {
         up = false;
         near.leaseLost();
-        redis.run("near_lease", LeaseScripts.relinquishLease(registry, owedPrefix + instance, instance)).subscribe().with(ok -> {
-        }, failure -> LOG.debugf("near-cache lease not relinquished (it lapses by itself): %s", failure));
+        redis.run("near_lease", LeaseScripts.relinquishLease(registry, owedPrefix + instance, instance))
+                .subscribe()
+                .with(
+                        ok -> {},
+                        failure -> LOG.debugf("near-cache lease not relinquished (it lapses by itself): %s", failure));
     }
 
     private void renew() {
         long sentAt = near.now();
-        Scripts.Call<LeaseScripts.Renewal> call = LeaseScripts.renewLease(registry, owedPrefix + instance, instance, period.toMillis());
+        Scripts.Call<LeaseScripts.Renewal> call =
+                LeaseScripts.renewLease(registry, owedPrefix + instance, instance, period.toMillis());
         int acks = replicaAcks.getAsInt();
-        Uni<LeaseScripts.Renewal> renewal = acks == 0 ? redis.run("near_lease", call)
-                : redis.batch(registry, "near_lease", List.of(call::request,
-                        source -> Request.cmd(Command.WAIT).arg(acks).arg(replicaAckTimeout.toMillis())))
-                        .map(responses -> responses.get(1).toInteger() >= acks ? call.outcome().apply(responses.get(0))
+        Uni<LeaseScripts.Renewal> renewal = acks == 0
+                ? redis.run("near_lease", call)
+                : redis.batch(
+                                registry,
+                                "near_lease",
+                                List.of(
+                                        call::request,
+                                        source -> Request.cmd(Command.WAIT)
+                                                .arg(acks)
+                                                .arg(replicaAckTimeout.toMillis())))
+                        .map(responses -> responses.get(1).toInteger() >= acks
+                                ? call.outcome().apply(responses.get(0))
                                 : new LeaseScripts.Renewal(false, 0, List.of()));
-        renewal.subscribe().with(outcome -> {
-            if (!up) {
-                return;
-            }
-            if (!outcome.renewed()) {
-                // owed invalidations come first: drop and answer them, then renew again
-                outcome.owed().forEach(this::owe);
-                flushAnswers();
-                return;
-            }
-            if (near.leaseLapsed()) {
-                near.leaseLost();
-            }
-            near.leaseRenewed(near.now(), sentAt + period.toNanos() - margin.toNanos());
-        }, failure -> LOG.debugf("near-cache lease not renewed: %s", failure));
+        renewal.subscribe()
+                .with(
+                        outcome -> {
+                            if (!up) {
+                                return;
+                            }
+                            if (!outcome.renewed()) {
+                                // owed invalidations come first: drop and answer them, then renew again
+                                outcome.owed().forEach(this::owe);
+                                flushAnswers();
+                                return;
+                            }
+                            if (near.leaseLapsed()) {
+                                near.leaseLost();
+                            }
+                            near.leaseRenewed(near.now(), sentAt + period.toNanos() - margin.toNanos());
+                        },
+                        failure -> LOG.debugf("near-cache lease not renewed: %s", failure));
     }
 
     /** An owed invalidation ({@code writer writeId entryKey}): drop the document here, answer it. */
@@ -187,21 +213,28 @@ final class NearLeases {
         Map<String, String> batch = new HashMap<>(toAnswer);
         batch.keySet().forEach(toAnswer::remove);
         Map<String, List<String>> byChannel = new HashMap<>();
-        batch.forEach((member, channel) -> byChannel.computeIfAbsent(channel, c -> new ArrayList<>()).add(member.split(" ")[1]));
+        batch.forEach((member, channel) ->
+                byChannel.computeIfAbsent(channel, c -> new ArrayList<>()).add(member.split(" ")[1]));
         List<String> messages = new ArrayList<>();
         byChannel.forEach((channel, writeIds) -> {
             messages.add(channel);
             messages.add(instance + " " + String.join(",", writeIds));
         });
-        redis.run("near_answer", LeaseScripts.answerInvalidations(owedPrefix + instance, new ArrayList<>(batch.keySet()), messages))
-                .subscribe().with(ok -> {
-                    if (up) {
-                        renew();
-                    }
-                }, failure -> {
-                    // answered at the next renewal, which returns what is still owed
-                    LOG.debugf("answers to %d invalidations not sent: %s", batch.size(), failure);
-                });
+        redis.run(
+                        "near_answer",
+                        LeaseScripts.answerInvalidations(
+                                owedPrefix + instance, new ArrayList<>(batch.keySet()), messages))
+                .subscribe()
+                .with(
+                        ok -> {
+                            if (up) {
+                                renew();
+                            }
+                        },
+                        failure -> {
+                            // answered at the next renewal, which returns what is still owed
+                            LOG.debugf("answers to %d invalidations not sent: %s", batch.size(), failure);
+                        });
     }
 
     /** Answers to this instance's writes: {@code holder writeId,writeId,…}. */
@@ -217,7 +250,8 @@ final class NearLeases {
             if (answer != null) {
                 answer.complete(null);
             } else {
-                early.computeIfAbsent(writeId, id -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(holder);
+                early.computeIfAbsent(writeId, id -> new java.util.concurrent.CopyOnWriteArrayList<>())
+                        .add(holder);
                 vertx.setTimer(period.toMillis() * 2, forget -> early.remove(writeId));
             }
         }
@@ -229,8 +263,12 @@ final class NearLeases {
      */
     Uni<Void> awaitHolders(String entryKey, String writeId) {
         long started = System.nanoTime();
-        return redis.run("near_holders", LeaseScripts.leaseHolders(registry, owedPrefix, instance, instance + " " + writeId + " " + entryKey))
-                .onItemOrFailure().transformToUni((holders, failure) -> {
+        return redis.run(
+                        "near_holders",
+                        LeaseScripts.leaseHolders(
+                                registry, owedPrefix, instance, instance + " " + writeId + " " + entryKey))
+                .onItemOrFailure()
+                .transformToUni((holders, failure) -> {
                     if (failure != null) {
                         LOG.debugf("lease holders unknown (%s): waiting one lease period", failure);
                         leaseRunOuts.increment();
@@ -257,24 +295,35 @@ final class NearLeases {
                         timers.add(vertx.setTimer(remaining, ranOut -> {
                             if (answers.get(holder).complete(null)) {
                                 leaseRunOuts.increment();
-                                LOG.debugf("lease holder %s did not answer write %s in time: its lease ran out", holder, writeId);
+                                LOG.debugf(
+                                        "lease holder %s did not answer write %s in time: its lease ran out",
+                                        holder, writeId);
                             }
                         }));
                     });
-                    return Uni.createFrom().completionStage(CompletableFuture.allOf(answers.values().toArray(CompletableFuture[]::new)))
-                            .onTermination().invoke(() -> {
+                    return Uni.createFrom()
+                            .completionStage(
+                                    CompletableFuture.allOf(answers.values().toArray(CompletableFuture[]::new)))
+                            .onTermination()
+                            .invoke(() -> {
                                 waiting.remove(writeId);
                                 timers.forEach(vertx::cancelTimer);
                             });
                 })
-                .onTermination().invoke(() -> waited.record(System.nanoTime() - started, TimeUnit.NANOSECONDS))
+                .onTermination()
+                .invoke(() -> waited.record(System.nanoTime() - started, TimeUnit.NANOSECONDS))
                 .replaceWithVoid();
     }
 
     /** Publishes an invalidation from anywhere (when the document's master could not), then waits for the holders. */
     Uni<Void> publishAndAwait(String channel, String message, String entryKey, String writeId) {
-        return redis.send(registry, "near_publish", Request.cmd(Command.PUBLISH).arg(channel).arg(message))
-                .onItemOrFailure().transformToUni((published, failure) -> failure == null ? awaitHolders(entryKey, writeId)
+        return redis.send(
+                        registry,
+                        "near_publish",
+                        Request.cmd(Command.PUBLISH).arg(channel).arg(message))
+                .onItemOrFailure()
+                .transformToUni((published, failure) -> failure == null
+                        ? awaitHolders(entryKey, writeId)
                         : Uni.createFrom().voidItem().onItem().delayIt().by(period));
     }
 }

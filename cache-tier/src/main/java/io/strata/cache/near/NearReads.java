@@ -12,7 +12,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
 import io.strata.cache.CacheConfig;
-import io.strata.cache.CacheStatus;
 import io.strata.cache.CachedLookup;
 import io.strata.cache.ReadOptions;
 import io.strata.cache.redis.CacheKeys;
@@ -40,7 +39,8 @@ public class NearReads {
     private final Counter hits;
     private final Counter misses;
 
-    public NearReads(CacheConfig config, Vertx vertx, RedisOptionsCapture options, RedisNodes redis, MeterRegistry registry) {
+    public NearReads(
+            CacheConfig config, Vertx vertx, RedisOptionsCapture options, RedisNodes redis, MeterRegistry registry) {
         this.config = config;
         this.keys = new CacheKeys(config.keyPrefix());
         this.hits = registry.counter("strata.cache.near.reads", "result", "hit");
@@ -50,14 +50,31 @@ public class NearReads {
             String registryKey = keys.shared("near-leases");
             this.near = new NearCache(config.near());
             this.leases = config.near().strictReads()
-                    ? new NearLeases(instance, registryKey, redis, near, vertx.getDelegate(), config.near().lease(),
+                    ? new NearLeases(
+                            instance,
+                            registryKey,
+                            redis,
+                            near,
+                            vertx.getDelegate(),
+                            config.near().lease(),
                             () -> config.replicaAcks().orElseGet(() -> Math.min(1, redis.replicasOf(registryKey))),
-                            config.replicaAckTimeout(), registry)
+                            config.replicaAckTimeout(),
+                            registry)
                     : null;
-            this.channel = new InvalidationChannel(keys.shared("near-invalidations"), instance, vertx.getDelegate(), () -> {
-                io.vertx.redis.client.RedisOptions base = options.options();
-                return base == null ? new io.vertx.redis.client.RedisOptions() : base.setPoolName("strata-near");
-            }, redis::masters, near, leases, registry);
+            this.channel = new InvalidationChannel(
+                    keys.shared("near-invalidations"),
+                    instance,
+                    vertx.getDelegate(),
+                    () -> {
+                        io.vertx.redis.client.RedisOptions base = options.options();
+                        return base == null
+                                ? new io.vertx.redis.client.RedisOptions()
+                                : base.setPoolName("strata-near");
+                    },
+                    redis::masters,
+                    near,
+                    leases,
+                    registry);
             registry.gauge("strata.cache.near.entries", near, NearCache::size);
             registry.gauge("strata.cache.near.bytes", near, NearCache::weightedBytes);
         } else {
@@ -91,11 +108,14 @@ public class NearReads {
      * Answers from the near cache when it may (an exact entry under a valid lease, or one young enough
      * for a read that accepts staleness); otherwise runs the strict read and holds its answer.
      */
-    public Uni<CachedLookup> read(String collection, String id, ReadOptions options, Supplier<Uni<CachedLookup>> strict) {
+    public Uni<CachedLookup> read(
+            String collection, String id, ReadOptions options, Supplier<Uni<CachedLookup>> strict) {
         if (near == null || options.revalidate()) {
             return strict.get();
         }
-        Duration maxStale = options.maxStale() != null ? options.maxStale() : config.near().defaultMaxStale().get(collection);
+        Duration maxStale = options.maxStale() != null
+                ? options.maxStale()
+                : config.near().defaultMaxStale().get(collection);
         boolean accepts = maxStale != null && !maxStale.isZero();
         if (!accepts && (leases == null || !near.exactNow())) {
             return strict.get();
@@ -110,7 +130,8 @@ public class NearReads {
         long readAt = near.now();
         return strict.get().map(read -> {
             // a stale serve is not an answer the staleness bound can start from
-            boolean stored = read.status().staleBy() == null && near.offer(entryKey, read.lookup(), read.freshUntil(), readAt);
+            boolean stored =
+                    read.status().staleBy() == null && near.offer(entryKey, read.lookup(), read.freshUntil(), readAt);
             return new CachedLookup(read.lookup(), read.status().nearMiss(stored), read.freshUntil());
         });
     }
@@ -124,12 +145,17 @@ public class NearReads {
 
     /** A new write's identity, for the answers of the lease holders to its invalidation. */
     public String newWriteId() {
-        return leases == null ? "-" : Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
+        return leases == null
+                ? "-"
+                : Long.toHexString(
+                        java.util.concurrent.ThreadLocalRandom.current().nextLong());
     }
 
     /** What a write-through or invalidation of the document publishes for every instance's near cache. */
     public Announcement announcement(String collection, String id, String writeId) {
-        return channel == null ? Announcement.NONE : new Announcement(channel.channel(), channel.message(keys.entry(collection, id), writeId));
+        return channel == null
+                ? Announcement.NONE
+                : new Announcement(channel.channel(), channel.message(keys.entry(collection, id), writeId));
     }
 
     /**
@@ -137,7 +163,9 @@ public class NearReads {
      * instance holding a near-cache lease has dropped the document or its lease has run out.
      */
     public Uni<Void> awaitHolders(String collection, String id, String writeId) {
-        return leases == null || "-".equals(writeId) ? Uni.createFrom().voidItem() : leases.awaitHolders(keys.entry(collection, id), writeId);
+        return leases == null || "-".equals(writeId)
+                ? Uni.createFrom().voidItem()
+                : leases.awaitHolders(keys.entry(collection, id), writeId);
     }
 
     /** Publishes the document's invalidation from anywhere (its master could not), then waits for the holders. */
@@ -149,6 +177,7 @@ public class NearReads {
         if (leases == null) {
             return Uni.createFrom().voidItem();
         }
-        return leases.publishAndAwait(announcement.channel(), announcement.message(), keys.entry(collection, id), writeId);
+        return leases.publishAndAwait(
+                announcement.channel(), announcement.message(), keys.entry(collection, id), writeId);
     }
 }

@@ -67,17 +67,23 @@ public class BatchReads {
         Batch batch = new Batch(collection, ids, maxBytes);
         List<Scripts.Call<Scripts.Peek>> peeks = new ArrayList<>(ids.size());
         for (String id : ids) {
-            peeks.add(invalidations.pending(collection, id) ? null : Scripts.peek(keys.entry(collection, id), inlineLimit));
+            peeks.add(
+                    invalidations.pending(collection, id)
+                            ? null
+                            : Scripts.peek(keys.entry(collection, id), inlineLimit));
         }
-        return redis.pipeline("batch", peeks).onItemOrFailure().transformToUni((peeked, failure) -> {
-            if (failure != null) {
-                LOG.debugf("batch cache read failed (%s); reading storage", failure);
-                batch.allFromStorage = true;
-            } else {
-                batch.peeked(peeked);
-            }
-            return loadMisses(batch);
-        }).flatMap(ignored -> assemble(batch));
+        return redis.pipeline("batch", peeks)
+                .onItemOrFailure()
+                .transformToUni((peeked, failure) -> {
+                    if (failure != null) {
+                        LOG.debugf("batch cache read failed (%s); reading storage", failure);
+                        batch.allFromStorage = true;
+                    } else {
+                        batch.peeked(peeked);
+                    }
+                    return loadMisses(batch);
+                })
+                .flatMap(ignored -> assemble(batch));
     }
 
     /** What a batch read knows about each id, by position. */
@@ -90,6 +96,7 @@ public class BatchReads {
         final long[] largeLength;
         /** Documents storage has but did not send, their bodies being over the budget. */
         final boolean[] deferred;
+
         boolean allFromStorage;
 
         Batch(String collection, List<String> ids, long maxBytes) {
@@ -143,12 +150,20 @@ public class BatchReads {
             }
             tokens[m] = Lifetimes.newToken();
             String tokenKey = keys.fillToken(collection, id);
-            takes.add(Scripts.command(tokenKey, Request.cmd(Command.SET).arg(tokenKey).arg(tokens[m]).arg("PX")
-                    .arg(config.fillTokenTtl().toMillis()), reply -> reply != null));
+            takes.add(Scripts.command(
+                    tokenKey,
+                    Request.cmd(Command.SET)
+                            .arg(tokenKey)
+                            .arg(tokens[m])
+                            .arg("PX")
+                            .arg(config.fillTokenTtl().toMillis()),
+                    reply -> reply != null));
         }
-        Uni<List<Boolean>> takeTokens = redis.pipeline("batch_lease", takes).onFailure()
+        Uni<List<Boolean>> takeTokens = redis.pipeline("batch_lease", takes)
+                .onFailure()
                 .recoverWithItem(() -> java.util.Arrays.asList(new Boolean[missing.size()]));
-        return takeTokens.flatMap(taken -> store.readMany(collection, missing.stream().map(batch.ids::get).toList(), batch.maxBytes)
+        return takeTokens.flatMap(taken -> store.readMany(
+                        collection, missing.stream().map(batch.ids::get).toList(), batch.maxBytes)
                 .flatMap(read -> {
                     Map<String, Lookup> found = read.lookups();
                     List<Scripts.Call<?>> fills = new ArrayList<>(missing.size());
@@ -164,12 +179,16 @@ public class BatchReads {
                             // a body storage did not send (over the budget) cannot be filled: hand the lease back
                             fills.add(Scripts.release(keys.fillToken(collection, id), tokens[m]));
                         } else {
-                            fills.add(Scripts.fill(keys.document(collection, id), tokens[m], lookup, lifetimes.of(lookup)));
+                            fills.add(Scripts.fill(
+                                    keys.document(collection, id), tokens[m], lookup, lifetimes.of(lookup)));
                         }
                     }
-                    @SuppressWarnings({ "unchecked", "rawtypes" })
+                    @SuppressWarnings({"unchecked", "rawtypes"})
                     List<Scripts.Call<Object>> calls = (List) fills;
-                    return redis.pipeline("batch_fill", calls).onFailure().recoverWithNull().replaceWithVoid();
+                    return redis.pipeline("batch_fill", calls)
+                            .onFailure()
+                            .recoverWithNull()
+                            .replaceWithVoid();
                 }));
     }
 
@@ -185,7 +204,8 @@ public class BatchReads {
                 unprocessed[i] = true;
                 continue;
             }
-            long size = batch.lookups[i] instanceof Lookup.Found f ? f.document().body().length : batch.largeLength[i];
+            long size =
+                    batch.lookups[i] instanceof Lookup.Found f ? f.document().body().length : batch.largeLength[i];
             if (size == 0) {
                 continue;
             }
@@ -200,25 +220,38 @@ public class BatchReads {
                 toFetch.add(i);
             }
         }
-        List<Scripts.Call<Entry>> fetches = toFetch.stream().map(i -> {
-            String id = batch.ids.get(i);
-            String entryKey = keys.entry(batch.collection, id);
-            return Scripts.command(entryKey, Request.cmd(Command.HMGET).arg(entryKey).arg(Entry.FIELDS[0]).arg(Entry.FIELDS[1])
-                    .arg(Entry.FIELDS[2]), reply -> Entry.decode(batch.collection, id, reply));
-        }).toList();
-        Uni<Void> fetched = fetches.isEmpty() ? Uni.createFrom().voidItem()
-                : redis.pipeline("batch", fetches).onFailure().recoverWithItem(List.of()).invoke(entries -> {
-                    for (int f = 0; f < toFetch.size(); f++) {
-                        int i = toFetch.get(f);
-                        Entry entry = f < entries.size() ? entries.get(f) : null;
-                        if (entry != null && entry.lookup() instanceof Lookup.Found) {
-                            batch.lookups[i] = entry.lookup();
-                        } else {
-                            // evicted or deleted between the two pipelines: let the client ask again
-                            unprocessed[i] = true;
-                        }
-                    }
-                }).replaceWithVoid();
+        List<Scripts.Call<Entry>> fetches = toFetch.stream()
+                .map(i -> {
+                    String id = batch.ids.get(i);
+                    String entryKey = keys.entry(batch.collection, id);
+                    return Scripts.command(
+                            entryKey,
+                            Request.cmd(Command.HMGET)
+                                    .arg(entryKey)
+                                    .arg(Entry.FIELDS[0])
+                                    .arg(Entry.FIELDS[1])
+                                    .arg(Entry.FIELDS[2]),
+                            reply -> Entry.decode(batch.collection, id, reply));
+                })
+                .toList();
+        Uni<Void> fetched = fetches.isEmpty()
+                ? Uni.createFrom().voidItem()
+                : redis.pipeline("batch", fetches)
+                        .onFailure()
+                        .recoverWithItem(List.of())
+                        .invoke(entries -> {
+                            for (int f = 0; f < toFetch.size(); f++) {
+                                int i = toFetch.get(f);
+                                Entry entry = f < entries.size() ? entries.get(f) : null;
+                                if (entry != null && entry.lookup() instanceof Lookup.Found) {
+                                    batch.lookups[i] = entry.lookup();
+                                } else {
+                                    // evicted or deleted between the two pipelines: let the client ask again
+                                    unprocessed[i] = true;
+                                }
+                            }
+                        })
+                        .replaceWithVoid();
         return fetched.map(ignored -> {
             List<Document> found = new ArrayList<>();
             List<String> missing = new ArrayList<>();

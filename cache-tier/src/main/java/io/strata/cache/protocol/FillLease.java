@@ -20,7 +20,6 @@ import io.strata.cache.redis.RedisNodes;
 import io.strata.cache.redis.Scripts;
 import io.strata.cache.redis.Scripts.LeaseOutcome;
 import io.strata.storage.DocumentStore;
-import io.strata.storage.Lookup;
 import io.vertx.mutiny.redis.client.Command;
 import io.vertx.mutiny.redis.client.Request;
 
@@ -59,7 +58,8 @@ public class FillLease {
     private final StorageReads storageReads;
     private final Map<PendingInvalidations.Key, CompletableFuture<Void>> loads = new ConcurrentHashMap<>();
 
-    public FillLease(RedisNodes redis, DocumentStore store, CacheConfig config, CacheHooks hooks, CacheMetrics metrics) {
+    public FillLease(
+            RedisNodes redis, DocumentStore store, CacheConfig config, CacheHooks hooks, CacheMetrics metrics) {
         this.redis = redis;
         this.store = store;
         this.config = config;
@@ -78,8 +78,10 @@ public class FillLease {
         long deadline = System.nanoTime() + config.leaseWait().toNanos();
         if (running != null) {
             metrics.coalesced.increment();
-            return Uni.createFrom().completionStage(running)
-                    .onItemOrFailure().transformToUni((ignored, failure) -> leaseAndFill(collection, id, forward, deadline));
+            return Uni.createFrom()
+                    .completionStage(running)
+                    .onItemOrFailure()
+                    .transformToUni((ignored, failure) -> leaseAndFill(collection, id, forward, deadline));
         }
         return leaseAndFill(collection, id, forward, deadline).onTermination().invoke(() -> {
             loads.remove(key, done);
@@ -91,30 +93,56 @@ public class FillLease {
     Uni<CachedLookup> revalidate(String collection, String id) {
         String token = Lifetimes.newToken();
         String tokenKey = keys.fillToken(collection, id);
-        return redis.send(tokenKey, "revalidate", Request.cmd(Command.SET).arg(tokenKey).arg(token)
-                        .arg("PX").arg(config.fillTokenTtl().toMillis()))
-                .map(ok -> true).onFailure().recoverWithItem(false)
-                .flatMap(taken -> taken ? fill(collection, id, token, Forward.REQUEST) : storageOnly(collection, id, Forward.REQUEST));
+        return redis.send(
+                        tokenKey,
+                        "revalidate",
+                        Request.cmd(Command.SET)
+                                .arg(tokenKey)
+                                .arg(token)
+                                .arg("PX")
+                                .arg(config.fillTokenTtl().toMillis()))
+                .map(ok -> true)
+                .onFailure()
+                .recoverWithItem(false)
+                .flatMap(taken -> taken
+                        ? fill(collection, id, token, Forward.REQUEST)
+                        : storageOnly(collection, id, Forward.REQUEST));
     }
 
     /** Storage without the cache, collapsed per document here. */
     Uni<CachedLookup> storageOnly(String collection, String id, Forward forward) {
-        return storageReads.read(collection, id).map(lookup -> new CachedLookup(lookup, CacheStatus.forwarded(forward, false),
-                lifetimes.of(lookup).freshUntil()));
+        return storageReads
+                .read(collection, id)
+                .map(lookup -> new CachedLookup(
+                        lookup,
+                        CacheStatus.forwarded(forward, false),
+                        lifetimes.of(lookup).freshUntil()));
     }
 
     private Uni<CachedLookup> leaseAndFill(String collection, String id, Forward forward, long deadline) {
         String token = Lifetimes.newToken();
         CacheKeys.Document document = keys.document(collection, id);
-        return redis.run("lease", Scripts.lease(document, collection, id, token, config.fillTokenTtl().toMillis(),
-                        System.currentTimeMillis()))
-                .onItemOrFailure().transformToUni((outcome, failure) -> {
+        return redis.run(
+                        "lease",
+                        Scripts.lease(
+                                document,
+                                collection,
+                                id,
+                                token,
+                                config.fillTokenTtl().toMillis(),
+                                System.currentTimeMillis()))
+                .onItemOrFailure()
+                .transformToUni((outcome, failure) -> {
                     if (failure != null) {
                         return storageOnly(collection, id, forward);
                     }
                     return switch (outcome) {
-                        case LeaseOutcome.Fresh fresh -> Uni.createFrom().item(new CachedLookup(fresh.entry().lookup(),
-                                CacheStatus.collapsed(forward), fresh.entry().freshUntil()));
+                        case LeaseOutcome.Fresh fresh ->
+                            Uni.createFrom()
+                                    .item(new CachedLookup(
+                                            fresh.entry().lookup(),
+                                            CacheStatus.collapsed(forward),
+                                            fresh.entry().freshUntil()));
                         case LeaseOutcome.Taken taken -> fill(collection, id, token, forward);
                         case LeaseOutcome.Held held -> {
                             metrics.leaseWaits.increment();
@@ -125,23 +153,36 @@ public class FillLease {
     }
 
     /** Another reader holds the lease: look again, less and less often, until its fill lands or its lease ends. */
-    private Uni<CachedLookup> waitForFill(String collection, String id, Forward forward, long deadline, Duration pause) {
+    private Uni<CachedLookup> waitForFill(
+            String collection, String id, Forward forward, long deadline, Duration pause) {
         if (System.nanoTime() > deadline) {
             return storageOnly(collection, id, forward);
         }
         CacheKeys.Document document = keys.document(collection, id);
-        Request lookup = Request.cmd(Command.HMGET).arg(document.entry()).arg(Entry.FIELDS[0]).arg(Entry.FIELDS[1]).arg(Entry.FIELDS[2]);
+        Request lookup = Request.cmd(Command.HMGET)
+                .arg(document.entry())
+                .arg(Entry.FIELDS[0])
+                .arg(Entry.FIELDS[1])
+                .arg(Entry.FIELDS[2]);
         Request tokenHeld = Request.cmd(Command.EXISTS).arg(document.token());
         Duration nextPause = pause.multipliedBy(2).compareTo(MAX_POLL) > 0 ? MAX_POLL : pause.multipliedBy(2);
-        return Uni.createFrom().voidItem().onItem().delayIt().by(pause)
-                .flatMap(ignored -> redis.batch(document.entry(), "lease_wait", List.of(source -> lookup, source -> tokenHeld)))
-                .onItemOrFailure().transformToUni((responses, failure) -> {
+        return Uni.createFrom()
+                .voidItem()
+                .onItem()
+                .delayIt()
+                .by(pause)
+                .flatMap(ignored ->
+                        redis.batch(document.entry(), "lease_wait", List.of(source -> lookup, source -> tokenHeld)))
+                .onItemOrFailure()
+                .transformToUni((responses, failure) -> {
                     if (failure != null) {
                         return storageOnly(collection, id, forward);
                     }
                     Entry entry = Entry.decode(collection, id, responses.get(0));
                     if (entry != null && entry.freshAt(System.currentTimeMillis())) {
-                        return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.collapsed(forward), entry.freshUntil()));
+                        return Uni.createFrom()
+                                .item(new CachedLookup(
+                                        entry.lookup(), CacheStatus.collapsed(forward), entry.freshUntil()));
                     }
                     if (responses.get(1).toInteger() == 0) {
                         return leaseAndFill(collection, id, forward, deadline);
@@ -154,21 +195,27 @@ public class FillLease {
     private Uni<CachedLookup> fill(String collection, String id, String token, Forward forward) {
         CacheKeys.Document document = keys.document(collection, id);
         return store.read(collection, id)
-                .onFailure().call(failure -> redis.run("release", Scripts.release(document.token(), token)).onFailure().recoverWithNull())
+                .onFailure()
+                .call(failure -> redis.run("release", Scripts.release(document.token(), token))
+                        .onFailure()
+                        .recoverWithNull())
                 .flatMap(lookup -> {
                     Scripts.Freshness freshness = lifetimes.of(lookup);
                     return hooks.runBeforeStore(collection, id)
-                        .flatMap(ignored -> redis.run("fill", Scripts.fill(document, token, lookup, freshness)))
-                        .map(outcome -> {
-                            (switch (outcome) {
-                                case STORED -> metrics.fillsStored;
-                                case NEWER_CACHED -> metrics.fillsRejected;
-                                case TOKEN_GONE -> metrics.fillsDiscarded;
-                            }).increment();
-                            return outcome == Scripts.FillOutcome.STORED;
-                        })
-                        .onFailure().recoverWithItem(false)
-                        .map(stored -> new CachedLookup(lookup, CacheStatus.forwarded(forward, stored), freshness.freshUntil()));
+                            .flatMap(ignored -> redis.run("fill", Scripts.fill(document, token, lookup, freshness)))
+                            .map(outcome -> {
+                                (switch (outcome) {
+                                            case STORED -> metrics.fillsStored;
+                                            case NEWER_CACHED -> metrics.fillsRejected;
+                                            case TOKEN_GONE -> metrics.fillsDiscarded;
+                                        })
+                                        .increment();
+                                return outcome == Scripts.FillOutcome.STORED;
+                            })
+                            .onFailure()
+                            .recoverWithItem(false)
+                            .map(stored -> new CachedLookup(
+                                    lookup, CacheStatus.forwarded(forward, stored), freshness.freshUntil()));
                 });
     }
 }

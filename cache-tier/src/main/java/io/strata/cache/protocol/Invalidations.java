@@ -67,10 +67,17 @@ public class Invalidations {
     private final ConcurrentLinkedQueue<Change> toConfirm = new ConcurrentLinkedQueue<>();
     /** Documents whose last write has an unknown outcome, until when to watch for its change. */
     private final Map<PendingInvalidations.Key, Long> watched = new ConcurrentHashMap<>();
+
     private long sweepTimer = -1;
     private long confirmTimer = -1;
 
-    public Invalidations(RedisNodes redis, ChangeLog changes, CacheConfig config, NearReads near, Vertx vertx, MeterRegistry registry) {
+    public Invalidations(
+            RedisNodes redis,
+            ChangeLog changes,
+            CacheConfig config,
+            NearReads near,
+            Vertx vertx,
+            MeterRegistry registry) {
         this.redis = redis;
         this.changes = changes;
         this.config = config;
@@ -82,10 +89,12 @@ public class Invalidations {
 
     @PostConstruct
     void start() {
-        changes.onAnnouncement(change -> {
-            pending.add(change.collection(), change.id(), change.version());
-            near.invalidateLocally(change.collection(), change.id());
-        }, this::catchUp);
+        changes.onAnnouncement(
+                change -> {
+                    pending.add(change.collection(), change.id(), change.version());
+                    near.invalidateLocally(change.collection(), change.id());
+                },
+                this::catchUp);
         sweepTimer = vertx.setPeriodic(config.invalidationRetryInterval().toMillis(), tick -> sweep());
         confirmTimer = vertx.setPeriodic(CONFIRM_EVERY.toMillis(), tick -> confirmChanges());
     }
@@ -121,17 +130,25 @@ public class Invalidations {
      * replica acknowledgements {@link #replicaAcks} asks for; true when done.
      */
     Uni<Boolean> invalidate(String collection, String id, String writeId) {
-        return invalidate(collection, id, writeId, config.redis().timeout(), config.redis().batchTimeout());
+        return invalidate(
+                collection,
+                id,
+                writeId,
+                config.redis().timeout(),
+                config.redis().batchTimeout());
     }
 
-    private Uni<Boolean> invalidate(String collection, String id, String writeId, Duration timeout, Duration batchTimeout) {
+    private Uni<Boolean> invalidate(
+            String collection, String id, String writeId, Duration timeout, Duration batchTimeout) {
         CacheKeys.Document document = keys.document(collection, id);
         Scripts.Call<Void> call = Scripts.invalidate(document, near.announcement(collection, id, writeId));
         int acks = replicaAcks(document.entry());
         if (acks == 0) {
             return redis.run("invalidate", call, timeout).map(ignored -> true);
         }
-        Request wait = Request.cmd(Command.WAIT).arg(acks).arg(config.replicaAckTimeout().toMillis());
+        Request wait = Request.cmd(Command.WAIT)
+                .arg(acks)
+                .arg(config.replicaAckTimeout().toMillis());
         return redis.batch(document.entry(), "invalidate", List.of(call::request, source -> wait), batchTimeout)
                 .map(responses -> responses.get(1).toInteger() >= acks);
     }
@@ -142,9 +159,14 @@ public class Invalidations {
      */
     Uni<Boolean> invalidateNow(String collection, String id, String writeId) {
         Duration repair = config.redis().repairTimeout();
-        return invalidate(collection, id, writeId).onFailure().recoverWithItem(false).flatMap(done -> done
-                ? Uni.createFrom().item(true)
-                : invalidate(collection, id, writeId, repair, repair.plus(config.replicaAckTimeout())).onFailure().recoverWithItem(false));
+        return invalidate(collection, id, writeId)
+                .onFailure()
+                .recoverWithItem(false)
+                .flatMap(done -> done
+                        ? Uni.createFrom().item(true)
+                        : invalidate(collection, id, writeId, repair, repair.plus(config.replicaAckTimeout()))
+                                .onFailure()
+                                .recoverWithItem(false));
     }
 
     /**
@@ -154,24 +176,34 @@ public class Invalidations {
      */
     Uni<Void> awaitRepair(Change change) {
         pending.add(change.collection(), change.id(), change.version());
-        changes.announce(change).subscribe().with(ok -> {
-        }, failure -> LOG.infof("announcement of %s/%s failed (%s); other instances find it in the change log",
-                change.collection(), change.id(), failure));
+        changes.announce(change)
+                .subscribe()
+                .with(
+                        ok -> {},
+                        failure -> LOG.infof(
+                                "announcement of %s/%s failed (%s); other instances find it in the change log",
+                                change.collection(), change.id(), failure));
         long deadline = System.nanoTime() + config.writeVisibilityTimeout().toNanos();
         return confirmedBy(change, deadline);
     }
 
     private Uni<Void> confirmedBy(Change change, long deadline) {
-        return Uni.createFrom().voidItem().onItem().delayIt().by(config.invalidationRetryInterval())
+        return Uni.createFrom()
+                .voidItem()
+                .onItem()
+                .delayIt()
+                .by(config.invalidationRetryInterval())
                 .flatMap(ignored -> changes.pending(change))
-                .onFailure().recoverWithItem(true)
+                .onFailure()
+                .recoverWithItem(true)
                 .flatMap(stillPending -> {
                     if (!stillPending) {
                         return Uni.createFrom().voidItem();
                     }
                     if (System.nanoTime() > deadline) {
-                        return Uni.createFrom().failure(new io.strata.cache.WriteNotVisibleException(change.collection(),
-                                change.id(), change.version()));
+                        return Uni.createFrom()
+                                .failure(new io.strata.cache.WriteNotVisibleException(
+                                        change.collection(), change.id(), change.version()));
                     }
                     return confirmedBy(change, deadline);
                 });
@@ -185,8 +217,9 @@ public class Invalidations {
     public void unknownOutcome(String collection, String id, Duration watch) {
         pending.add(collection, id, 0);
         watched.put(new PendingInvalidations.Key(collection, id), System.nanoTime() + watch.toNanos());
-        changes.announce(new Change(collection, id, 0)).subscribe().with(ok -> {
-        }, failure -> LOG.debugf("announcement of %s/%s failed: %s", collection, id, failure));
+        changes.announce(new Change(collection, id, 0))
+                .subscribe()
+                .with(ok -> {}, failure -> LOG.debugf("announcement of %s/%s failed: %s", collection, id, failure));
     }
 
     /** The listener was (re)connected: announcements may have been missed, so take up every unconfirmed change. */
@@ -196,23 +229,34 @@ public class Invalidations {
 
     /** Retries pending invalidations and takes up changes whose write-through nobody confirmed. */
     private void sweep() {
-        for (Map.Entry<PendingInvalidations.Key, PendingInvalidations.Mark> mark : pending.snapshot().entrySet()) {
+        for (Map.Entry<PendingInvalidations.Key, PendingInvalidations.Mark> mark :
+                pending.snapshot().entrySet()) {
             PendingInvalidations.Key key = mark.getKey();
             Duration repair = config.redis().repairTimeout();
-            invalidate(key.collection(), key.id(), "-", repair, repair.plus(config.replicaAckTimeout())).subscribe().with(ok -> {
-                if (!ok) {
-                    return;
-                }
-                if (watched.containsKey(key)) {
-                    // the write may still commit: keep reading storage until its change is known
-                    return;
-                }
-                pending.resolved(key, mark.getValue());
-                if (mark.getValue().version() > 0) {
-                    confirmLater(new Change(key.collection(), key.id(), mark.getValue().version()));
-                }
-                LOG.debugf("cache entry of %s/%s invalidated after a failed write-through", key.collection(), key.id());
-            }, failure -> LOG.debugf("invalidation of %s/%s still pending: %s", key.collection(), key.id(), failure));
+            invalidate(key.collection(), key.id(), "-", repair, repair.plus(config.replicaAckTimeout()))
+                    .subscribe()
+                    .with(
+                            ok -> {
+                                if (!ok) {
+                                    return;
+                                }
+                                if (watched.containsKey(key)) {
+                                    // the write may still commit: keep reading storage until its change is known
+                                    return;
+                                }
+                                pending.resolved(key, mark.getValue());
+                                if (mark.getValue().version() > 0) {
+                                    confirmLater(new Change(
+                                            key.collection(),
+                                            key.id(),
+                                            mark.getValue().version()));
+                                }
+                                LOG.debugf(
+                                        "cache entry of %s/%s invalidated after a failed write-through",
+                                        key.collection(), key.id());
+                            },
+                            failure -> LOG.debugf(
+                                    "invalidation of %s/%s still pending: %s", key.collection(), key.id(), failure));
         }
         watched.forEach((key, until) -> {
             if (System.nanoTime() > until) {
@@ -224,19 +268,25 @@ public class Invalidations {
 
     /** Marks every unconfirmed change older than {@code age}, page after page. */
     private void scan(Duration age, Change after) {
-        changes.unconfirmed(age, after, PAGE).subscribe().with(found -> {
-            for (Change change : found) {
-                PendingInvalidations.Key key = new PendingInvalidations.Key(change.collection(), change.id());
-                if (watched.remove(key) != null) {
-                    LOG.debugf("write of %s/%s with an unknown outcome did commit (version %d)", change.collection(), change.id(),
-                            change.version());
-                }
-                pending.add(change.collection(), change.id(), change.version());
-            }
-            if (found.size() == PAGE) {
-                scan(age, found.get(found.size() - 1));
-            }
-        }, failure -> LOG.debugf("change log not readable: %s", failure));
+        changes.unconfirmed(age, after, PAGE)
+                .subscribe()
+                .with(
+                        found -> {
+                            for (Change change : found) {
+                                PendingInvalidations.Key key =
+                                        new PendingInvalidations.Key(change.collection(), change.id());
+                                if (watched.remove(key) != null) {
+                                    LOG.debugf(
+                                            "write of %s/%s with an unknown outcome did commit (version %d)",
+                                            change.collection(), change.id(), change.version());
+                                }
+                                pending.add(change.collection(), change.id(), change.version());
+                            }
+                            if (found.size() == PAGE) {
+                                scan(age, found.get(found.size() - 1));
+                            }
+                        },
+                        failure -> LOG.debugf("change log not readable: %s", failure));
     }
 
     private void confirmChanges() {
@@ -247,8 +297,9 @@ public class Invalidations {
         }
         if (!batch.isEmpty()) {
             // an unconfirmed change is found again by the sweep: a lost confirmation costs one miss
-            changes.confirm(batch).subscribe().with(ok -> {
-            }, failure -> LOG.debugf("confirming %d changes failed: %s", batch.size(), failure));
+            changes.confirm(batch)
+                    .subscribe()
+                    .with(ok -> {}, failure -> LOG.debugf("confirming %d changes failed: %s", batch.size(), failure));
         }
     }
 }

@@ -26,7 +26,8 @@ final class Lifetimes {
 
     Freshness document() {
         long ttl = config.ttl().toMillis();
-        long fresh = ttl + (long) (ttl * config.ttlJitter() * ThreadLocalRandom.current().nextDouble());
+        long fresh = ttl
+                + (long) (ttl * config.ttlJitter() * ThreadLocalRandom.current().nextDouble());
         return freshFor(fresh);
     }
 
@@ -35,7 +36,8 @@ final class Lifetimes {
     }
 
     private Freshness freshFor(long freshMillis) {
-        long staleWindow = Math.max(config.staleIfError().toMillis(), config.staleWhileRevalidate().toMillis());
+        long staleWindow = Math.max(
+                config.staleIfError().toMillis(), config.staleWhileRevalidate().toMillis());
         return new Freshness(System.currentTimeMillis() + freshMillis, freshMillis + staleWindow);
     }
 

@@ -15,18 +15,18 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class PendingInvalidations {
 
-    public record Key(String collection, String id) {
-    }
+    public record Key(String collection, String id) {}
 
     /** @param version the write's version when known (0 for an announcement), to confirm its change */
-    public record Mark(long generation, long version) {
-    }
+    public record Mark(long generation, long version) {}
 
     private final Map<Key, Mark> pending = new ConcurrentHashMap<>();
     private final AtomicLong generations = new AtomicLong();
 
     public void add(String collection, String id, long version) {
-        pending.merge(new Key(collection, id), new Mark(generations.incrementAndGet(), version),
+        pending.merge(
+                new Key(collection, id),
+                new Mark(generations.incrementAndGet(), version),
                 (old, next) -> new Mark(next.generation(), Math.max(old.version(), next.version())));
     }
 

@@ -17,8 +17,7 @@ import io.strata.storage.Lookup;
  */
 public final class StorageReads {
 
-    private record Key(String collection, String id) {
-    }
+    private record Key(String collection, String id) {}
 
     /** One storage read and the requests that share it. */
     private static final class Wave {
@@ -58,9 +57,11 @@ public final class StorageReads {
     }
 
     private void start(Key key, Wave wave) {
-        store.read(key.collection(), key.id()).subscribe().with(
-                lookup -> finish(key, wave, () -> wave.result.complete(lookup)),
-                failure -> finish(key, wave, () -> wave.result.completeExceptionally(failure)));
+        store.read(key.collection(), key.id())
+                .subscribe()
+                .with(
+                        lookup -> finish(key, wave, () -> wave.result.complete(lookup)),
+                        failure -> finish(key, wave, () -> wave.result.completeExceptionally(failure)));
     }
 
     private void finish(Key key, Wave wave, Runnable complete) {

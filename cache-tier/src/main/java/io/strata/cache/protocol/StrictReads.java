@@ -48,7 +48,8 @@ public class StrictReads {
     private final CacheMetrics metrics;
     private final CacheKeys keys;
 
-    public StrictReads(RedisNodes redis, FillLease lease, Invalidations invalidations, CacheConfig config, CacheMetrics metrics) {
+    public StrictReads(
+            RedisNodes redis, FillLease lease, Invalidations invalidations, CacheConfig config, CacheMetrics metrics) {
         this.redis = redis;
         this.lease = lease;
         this.invalidations = invalidations;
@@ -66,7 +67,11 @@ public class StrictReads {
             return lease.revalidate(collection, id);
         }
         String entryKey = keys.entry(collection, id);
-        Request lookup = Request.cmd(Command.HMGET).arg(entryKey).arg(Entry.FIELDS[0]).arg(Entry.FIELDS[1]).arg(Entry.FIELDS[2]);
+        Request lookup = Request.cmd(Command.HMGET)
+                .arg(entryKey)
+                .arg(Entry.FIELDS[0])
+                .arg(Entry.FIELDS[1])
+                .arg(Entry.FIELDS[2]);
         return redis.send(entryKey, "lookup", lookup).onItemOrFailure().transformToUni((response, failure) -> {
             if (failure != null) {
                 LOG.debugf("cache read of %s/%s failed (%s); reading storage", collection, id, failure);
@@ -79,7 +84,8 @@ public class StrictReads {
             }
             long staleMillis = System.currentTimeMillis() - entry.freshUntil();
             if (staleMillis < 0) {
-                (entry.lookup() instanceof io.strata.storage.Lookup.Found ? metrics.hits : metrics.negativeHits).increment();
+                (entry.lookup() instanceof io.strata.storage.Lookup.Found ? metrics.hits : metrics.negativeHits)
+                        .increment();
                 return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.HIT, entry.freshUntil()));
             }
             return stale(collection, id, entry, Duration.ofMillis(staleMillis), options);
@@ -89,19 +95,29 @@ public class StrictReads {
     private Uni<CachedLookup> stale(String collection, String id, Entry entry, Duration staleBy, ReadOptions options) {
         if (staleBy.compareTo(config.staleWhileRevalidate()) <= 0) {
             metrics.staleHits.increment();
-            lease.load(collection, id, Forward.STALE).subscribe().with(ignored -> {
-            }, failure -> LOG.debugf("background refresh of %s/%s failed: %s", collection, id, failure));
-            return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.stale(staleBy, "stale-while-revalidate"), entry.freshUntil()));
+            lease.load(collection, id, Forward.STALE)
+                    .subscribe()
+                    .with(
+                            ignored -> {},
+                            failure -> LOG.debugf("background refresh of %s/%s failed: %s", collection, id, failure));
+            return Uni.createFrom()
+                    .item(new CachedLookup(
+                            entry.lookup(), CacheStatus.stale(staleBy, "stale-while-revalidate"), entry.freshUntil()));
         }
-        Duration tolerance = options.staleIfError() == null || options.staleIfError().compareTo(config.staleIfError()) > 0
-                ? config.staleIfError() : options.staleIfError();
+        Duration tolerance =
+                options.staleIfError() == null || options.staleIfError().compareTo(config.staleIfError()) > 0
+                        ? config.staleIfError()
+                        : options.staleIfError();
         return lease.load(collection, id, Forward.STALE)
-                .onFailure(StorageUnavailableException.class).recoverWithUni(failure -> {
+                .onFailure(StorageUnavailableException.class)
+                .recoverWithUni(failure -> {
                     if (staleBy.compareTo(tolerance) > 0) {
                         return Uni.createFrom().failure(failure);
                     }
                     metrics.staleHits.increment();
-                    return Uni.createFrom().item(new CachedLookup(entry.lookup(), CacheStatus.stale(staleBy, "stale-if-error"), entry.freshUntil()));
+                    return Uni.createFrom()
+                            .item(new CachedLookup(
+                                    entry.lookup(), CacheStatus.stale(staleBy, "stale-if-error"), entry.freshUntil()));
                 });
     }
 

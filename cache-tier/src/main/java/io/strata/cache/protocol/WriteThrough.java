@@ -49,7 +49,12 @@ public class WriteThrough {
     private final CacheKeys keys;
     private final Lifetimes lifetimes;
 
-    public WriteThrough(RedisNodes redis, Invalidations invalidations, NearReads near, CacheHooks hooks, CacheMetrics metrics,
+    public WriteThrough(
+            RedisNodes redis,
+            Invalidations invalidations,
+            NearReads near,
+            CacheHooks hooks,
+            CacheMetrics metrics,
             CacheConfig config) {
         this.redis = redis;
         this.invalidations = invalidations;
@@ -68,7 +73,8 @@ public class WriteThrough {
         String writeId = near.newWriteId();
         return hooks.runBeforeWriteThrough(write.collection(), write.id())
                 .flatMap(ready -> send(write, writeId))
-                .onItemOrFailure().transformToUni((acknowledged, failure) -> {
+                .onItemOrFailure()
+                .transformToUni((acknowledged, failure) -> {
                     if (failure == null && acknowledged) {
                         metrics.writeThroughs.increment();
                         if (write.deleted()) {
@@ -79,17 +85,24 @@ public class WriteThrough {
                     }
                     metrics.writeThroughFailures.increment();
                     // often a new connection succeeds where the write-through's failed
-                    return invalidations.invalidateNow(write.collection(), write.id(), writeId).flatMap(invalidated -> {
-                        if (invalidated) {
-                            invalidations.confirmLater(change);
-                            return near.awaitHolders(write.collection(), write.id(), writeId);
-                        }
-                        LOG.warnf("cache not updated after write of %s/%s version %d (%s); waiting for its copy to be removed",
-                                write.collection(), write.id(), write.version(),
-                                failure == null ? "too few replicas acknowledged" : failure.toString());
-                        return invalidations.awaitRepair(change)
-                                .call(() -> near.publishAndAwaitHolders(write.collection(), write.id(), writeId));
-                    });
+                    return invalidations
+                            .invalidateNow(write.collection(), write.id(), writeId)
+                            .flatMap(invalidated -> {
+                                if (invalidated) {
+                                    invalidations.confirmLater(change);
+                                    return near.awaitHolders(write.collection(), write.id(), writeId);
+                                }
+                                LOG.warnf(
+                                        "cache not updated after write of %s/%s version %d (%s); waiting for its copy to be removed",
+                                        write.collection(),
+                                        write.id(),
+                                        write.version(),
+                                        failure == null ? "too few replicas acknowledged" : failure.toString());
+                                return invalidations
+                                        .awaitRepair(change)
+                                        .call(() ->
+                                                near.publishAndAwaitHolders(write.collection(), write.id(), writeId));
+                            });
                 })
                 .invoke(() -> near.invalidateLocally(write.collection(), write.id()));
     }
@@ -97,13 +110,19 @@ public class WriteThrough {
     /** The write-through script, and a {@code WAIT} on the same connection when replicas must acknowledge it. */
     private Uni<Boolean> send(WriteResult write, String writeId) {
         CacheKeys.Document document = keys.document(write.collection(), write.id());
-        Scripts.Call<Scripts.WriteOutcome> call = Scripts.write(document, write.version(), write.body(),
-                write.deleted() ? lifetimes.negative() : lifetimes.document(), near.announcement(write.collection(), write.id(), writeId));
+        Scripts.Call<Scripts.WriteOutcome> call = Scripts.write(
+                document,
+                write.version(),
+                write.body(),
+                write.deleted() ? lifetimes.negative() : lifetimes.document(),
+                near.announcement(write.collection(), write.id(), writeId));
         int acks = invalidations.replicaAcks(document.entry());
         if (acks == 0) {
             return redis.run("write_through", call).map(outcome -> true);
         }
-        Request wait = Request.cmd(Command.WAIT).arg(acks).arg(config.replicaAckTimeout().toMillis());
+        Request wait = Request.cmd(Command.WAIT)
+                .arg(acks)
+                .arg(config.replicaAckTimeout().toMillis());
         return redis.batch(document.entry(), "write_through", List.of(call::request, source -> wait))
                 .map(responses -> responses.get(1).toInteger() >= acks);
     }

@@ -5,8 +5,7 @@ import io.smallrye.faulttolerance.api.CircuitBreakerState;
 /** The value of the {@code strata_circuit_breaker_state} gauge: 0 closed, 1 open, 2 half-open. */
 final class BreakerStates {
 
-    private BreakerStates() {
-    }
+    private BreakerStates() {}
 
     static double value(CircuitBreakerState state) {
         if (state == null) {

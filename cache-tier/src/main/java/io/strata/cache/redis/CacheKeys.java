@@ -31,7 +31,8 @@ public final class CacheKeys {
 
         /** Entry and token, then the neighbouring formats' entries and tokens. */
         public List<String> all() {
-            return java.util.stream.Stream.concat(java.util.stream.Stream.of(entry, token), neighbours.stream()).toList();
+            return java.util.stream.Stream.concat(java.util.stream.Stream.of(entry, token), neighbours.stream())
+                    .toList();
         }
     }
 
@@ -51,8 +52,11 @@ public final class CacheKeys {
 
     /** Entries and fill tokens of the same document in the previous and the next format. */
     List<String> neighbours(String collection, String id) {
-        return List.of(key(FORMAT - 1, collection, id, "e"), key(FORMAT - 1, collection, id, "f"),
-                key(FORMAT + 1, collection, id, "e"), key(FORMAT + 1, collection, id, "f"));
+        return List.of(
+                key(FORMAT - 1, collection, id, "e"),
+                key(FORMAT - 1, collection, id, "f"),
+                key(FORMAT + 1, collection, id, "e"),
+                key(FORMAT + 1, collection, id, "f"));
     }
 
     /** A key of this release that belongs to no document, in a slot of its own ({@code name} is its hash tag). */
@@ -61,7 +65,10 @@ public final class CacheKeys {
     }
 
     private String key(int format, String collection, String id, String suffix) {
-        if (collection.indexOf('{') >= 0 || collection.indexOf('}') >= 0 || id.indexOf('{') >= 0 || id.indexOf('}') >= 0) {
+        if (collection.indexOf('{') >= 0
+                || collection.indexOf('}') >= 0
+                || id.indexOf('{') >= 0
+                || id.indexOf('}') >= 0) {
             throw new IllegalArgumentException("names must not contain braces");
         }
         return prefix + ":" + format + ":{" + collection + "/" + id + "}:" + suffix;

@@ -27,7 +27,8 @@ public final class ClusterTopology {
     private volatile String[] owners;
     private volatile java.util.Map<String, Integer> replicas = java.util.Map.of();
     private volatile long loadedAt;
-    private final java.util.concurrent.atomic.AtomicBoolean refreshing = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicBoolean refreshing =
+            new java.util.concurrent.atomic.AtomicBoolean();
 
     public ClusterTopology(Redis redis, java.time.Duration refreshInterval) {
         this.redis = redis;
@@ -40,7 +41,8 @@ public final class ClusterTopology {
             Map<String, List<Integer>> groups = new LinkedHashMap<>();
             for (int i = 0; i < keys.size(); i++) {
                 String owner = map[slot(keys.get(i))];
-                groups.computeIfAbsent(owner == null ? "?" : owner, k -> new ArrayList<>()).add(i);
+                groups.computeIfAbsent(owner == null ? "?" : owner, k -> new ArrayList<>())
+                        .add(i);
             }
             return new ArrayList<>(groups.values());
         });
@@ -52,7 +54,8 @@ public final class ClusterTopology {
      */
     public String ownerNow(String key) {
         String[] current = owners;
-        if ((current == null || System.nanoTime() - loadedAt >= refreshNanos) && refreshing.compareAndSet(false, true)) {
+        if ((current == null || System.nanoTime() - loadedAt >= refreshNanos)
+                && refreshing.compareAndSet(false, true)) {
             owners().subscribe().with(ignored -> refreshing.set(false), failure -> refreshing.set(false));
         }
         String owner = current == null ? null : current[slot(key)];
@@ -62,13 +65,17 @@ public final class ClusterTopology {
     /** The masters in the slot map as last loaded. */
     public java.util.Set<String> masters() {
         String[] current = owners;
-        return current == null ? java.util.Set.of() : java.util.Arrays.stream(current)
-                .filter(java.util.Objects::nonNull).collect(java.util.stream.Collectors.toSet());
+        return current == null
+                ? java.util.Set.of()
+                : java.util.Arrays.stream(current)
+                        .filter(java.util.Objects::nonNull)
+                        .collect(java.util.stream.Collectors.toSet());
     }
 
     /** Loads the slot map now; answers the masters in it. */
     public Uni<java.util.Set<String>> load() {
-        return owners().map(map -> java.util.Arrays.stream(map).filter(java.util.Objects::nonNull)
+        return owners().map(map -> java.util.Arrays.stream(map)
+                .filter(java.util.Objects::nonNull)
                 .collect(java.util.stream.Collectors.toSet()));
     }
 

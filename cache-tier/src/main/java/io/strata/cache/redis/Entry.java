@@ -11,7 +11,7 @@ import io.vertx.mutiny.redis.client.Response;
 public record Entry(Lookup lookup, long freshUntil) {
 
     /** The fields an entry is read by, in the order {@link #decode} expects them. */
-    public static final String[] FIELDS = { "v", "b", "f" };
+    public static final String[] FIELDS = {"v", "b", "f"};
 
     /** An {@code HMGET v b f} reply: a hit (document or negative entry), or {@code null} for a miss. */
     public static Entry decode(String collection, String id, Response response) {
@@ -20,8 +20,10 @@ public record Entry(Lookup lookup, long freshUntil) {
         }
         long version = Long.parseLong(response.get(0).toString());
         Response body = response.get(1);
-        long freshUntil = response.get(2) == null ? 0 : Long.parseLong(response.get(2).toString());
-        Lookup lookup = body == null ? Lookup.absent(collection, id, version)
+        long freshUntil =
+                response.get(2) == null ? 0 : Long.parseLong(response.get(2).toString());
+        Lookup lookup = body == null
+                ? Lookup.absent(collection, id, version)
                 : new Lookup.Found(new Document(collection, id, version, body.toBytes()));
         return new Entry(lookup, freshUntil);
     }

@@ -12,12 +12,10 @@ import io.vertx.mutiny.redis.client.Response;
  */
 public final class LeaseScripts {
 
-    private LeaseScripts() {
-    }
+    private LeaseScripts() {}
 
     /** The outcome of a lease renewal: renewed, or refused because this instance still owes invalidations. */
-    public record Renewal(boolean renewed, long redisNowMillis, List<String> owed) {
-    }
+    public record Renewal(boolean renewed, long redisNowMillis, List<String> owed) {}
 
     private static final String REDIS_NOW = """
             local time = redis.call('TIME')
@@ -61,8 +59,7 @@ public final class LeaseScripts {
     }
 
     /** The lease holders a write waits for: each with its lease's expiry, on Redis's clock. */
-    public record Holders(long redisNowMillis, java.util.Map<String, Long> expiries) {
-    }
+    public record Holders(long redisNowMillis, java.util.Map<String, Long> expiries) {}
 
     private static final Scripts.Script HOLDERS = new Scripts.Script(REDIS_NOW + """
             local holders = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf', 'WITHSCORES')
@@ -87,7 +84,8 @@ public final class LeaseScripts {
             for (int i = 0; i + 1 < holders.size(); i += 2) {
                 String holder = holders.get(i).toString();
                 if (!holder.equals(self)) {
-                    expiries.put(holder, (long) Double.parseDouble(holders.get(i + 1).toString()));
+                    expiries.put(
+                            holder, (long) Double.parseDouble(holders.get(i + 1).toString()));
                 }
             }
             return new Holders(reply.get(0).toLong(), expiries);

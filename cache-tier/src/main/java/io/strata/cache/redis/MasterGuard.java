@@ -42,8 +42,7 @@ import io.vertx.core.Vertx;
 final class MasterGuard {
 
     private static final Logger LOG = Logger.getLogger(MasterGuard.class);
-    private static final TypeLiteral<Uni<Object>> UNI = new TypeLiteral<>() {
-    };
+    private static final TypeLiteral<Uni<Object>> UNI = new TypeLiteral<>() {};
     static final Duration REPROBE = Duration.ofMillis(250);
 
     /** A failure of a call that counts for the breaker: a probe confirmed that Redis is failing. */
@@ -58,8 +57,12 @@ final class MasterGuard {
         final boolean stalled;
 
         Timeout(long millis, boolean stalled) {
-            super((stalled ? "this process stalled past a Redis call's timeout of " : "no Redis answer within ") + millis + " ms",
-                    null, false, false);
+            super(
+                    (stalled ? "this process stalled past a Redis call's timeout of " : "no Redis answer within ")
+                            + millis + " ms",
+                    null,
+                    false,
+                    false);
             this.stalled = stalled;
         }
     }
@@ -79,7 +82,12 @@ final class MasterGuard {
     /**
      * @param probe a {@code PING} of this master on a connection of its own (failing when Redis does not answer)
      */
-    MasterGuard(String name, CacheConfig.Redis config, Vertx vertx, Supplier<Uni<Void>> probe, MeterRegistry registry,
+    MasterGuard(
+            String name,
+            CacheConfig.Redis config,
+            Vertx vertx,
+            Supplier<Uni<Void>> probe,
+            MeterRegistry registry,
             Consumer<CircuitBreakerState> onStateChange) {
         this.name = name;
         this.vertx = vertx;
@@ -90,7 +98,10 @@ final class MasterGuard {
         this.openings = registry.counter("strata.redis.breaker_openings", "node", name);
         this.guard = Guard.create()
                 .withDescription("strata-redis-" + name)
-                .withBulkhead().limit(config.bulkheadLimit()).queueSize(config.bulkheadQueue()).done()
+                .withBulkhead()
+                .limit(config.bulkheadLimit())
+                .queueSize(config.bulkheadQueue())
+                .done()
                 .withCircuitBreaker()
                 .requestVolumeThreshold(config.breakerRequestVolume())
                 .failureRatio(config.breakerFailureRatio())
@@ -118,9 +129,11 @@ final class MasterGuard {
     }
 
     /** Runs {@code command} under the guard with {@code timeout}, measured from when the bulkhead admits it. */
-    @SuppressWarnings({ "unchecked", "rawtypes" })
+    @SuppressWarnings({"unchecked", "rawtypes"})
     <T> Uni<T> call(Supplier<Uni<T>> command, Duration timeout) {
-        Supplier<Uni<T>> timed = () -> timed(command, timeout).onFailure(MasterGuard::isAvailabilityFailure).transform(this::classify);
+        Supplier<Uni<T>> timed = () -> timed(command, timeout)
+                .onFailure(MasterGuard::isAvailabilityFailure)
+                .transform(this::classify);
         return (Uni<T>) guard.get((Supplier) timed, UNI);
     }
 
@@ -153,17 +166,21 @@ final class MasterGuard {
                 }
             };
             timer[0] = vertx.setTimer(millis, expire);
-            command.get().subscribe().with(item -> {
-                if (done.compareAndSet(false, true)) {
-                    vertx.cancelTimer(timer[0]);
-                    emitter.complete(item);
-                }
-            }, failure -> {
-                if (done.compareAndSet(false, true)) {
-                    vertx.cancelTimer(timer[0]);
-                    emitter.fail(failure);
-                }
-            });
+            command.get()
+                    .subscribe()
+                    .with(
+                            item -> {
+                                if (done.compareAndSet(false, true)) {
+                                    vertx.cancelTimer(timer[0]);
+                                    emitter.complete(item);
+                                }
+                            },
+                            failure -> {
+                                if (done.compareAndSet(false, true)) {
+                                    vertx.cancelTimer(timer[0]);
+                                    emitter.fail(failure);
+                                }
+                            });
         });
     }
 
@@ -175,8 +192,11 @@ final class MasterGuard {
     static boolean isAvailabilityFailure(Throwable failure) {
         if (failure instanceof io.vertx.redis.client.impl.types.ErrorType error) {
             String message = error.getMessage() == null ? "" : error.getMessage();
-            return message.startsWith("CLUSTERDOWN") || message.startsWith("TRYAGAIN") || message.startsWith("LOADING")
-                    || message.startsWith("MASTERDOWN") || message.equals("CONNECTION_CLOSED");
+            return message.startsWith("CLUSTERDOWN")
+                    || message.startsWith("TRYAGAIN")
+                    || message.startsWith("LOADING")
+                    || message.startsWith("MASTERDOWN")
+                    || message.equals("CONNECTION_CLOSED");
         }
         return true;
     }
@@ -200,26 +220,32 @@ final class MasterGuard {
         if (!probing.compareAndSet(false, true)) {
             return;
         }
-        probe.get().subscribe().with(ok -> {
-            if (failing) {
-                LOG.infof("Redis master %s answers again", name);
-            }
-            failing = false;
-            probing.set(false);
-        }, failure -> {
-            if (failure instanceof Timeout timeout && timeout.stalled) {
-                probing.set(false);
-                return;
-            }
-            if (!failing) {
-                LOG.warnf("Redis master %s does not answer (%s): its failures now count for its breaker", name, failure.toString());
-            }
-            failing = true;
-            vertx.setTimer(REPROBE.toMillis(), again -> {
-                probing.set(false);
-                probe();
-            });
-        });
+        probe.get()
+                .subscribe()
+                .with(
+                        ok -> {
+                            if (failing) {
+                                LOG.infof("Redis master %s answers again", name);
+                            }
+                            failing = false;
+                            probing.set(false);
+                        },
+                        failure -> {
+                            if (failure instanceof Timeout timeout && timeout.stalled) {
+                                probing.set(false);
+                                return;
+                            }
+                            if (!failing) {
+                                LOG.warnf(
+                                        "Redis master %s does not answer (%s): its failures now count for its breaker",
+                                        name, failure.toString());
+                            }
+                            failing = true;
+                            vertx.setTimer(REPROBE.toMillis(), again -> {
+                                probing.set(false);
+                                probe();
+                            });
+                        });
     }
 
     /** Wraps a probe with this guard's timeout (and stall detection), outside the breaker. */

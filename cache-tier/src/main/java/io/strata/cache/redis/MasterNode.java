@@ -28,8 +28,14 @@ final class MasterNode {
     final MasterGuard guard;
     final AtomicInteger next = new AtomicInteger();
 
-    MasterNode(String address, Redis client, Redis cluster, CacheConfig.Redis config, io.vertx.core.Vertx vertx,
-            MeterRegistry registry, java.util.function.Consumer<io.smallrye.faulttolerance.api.CircuitBreakerState> onStateChange) {
+    MasterNode(
+            String address,
+            Redis client,
+            Redis cluster,
+            CacheConfig.Redis config,
+            io.vertx.core.Vertx vertx,
+            MeterRegistry registry,
+            java.util.function.Consumer<io.smallrye.faulttolerance.api.CircuitBreakerState> onStateChange) {
         this.address = address;
         this.client = client;
         this.cluster = cluster;
@@ -60,8 +66,12 @@ final class MasterNode {
 
     Uni<Void> ping() {
         Request ping = Request.cmd(Command.PING);
-        return guard.probeCall(() -> client == null ? cluster.send(ping) : probe.connection().flatMap(c -> c.send(ping)),
-                config.timeout()).replaceWithVoid();
+        return guard.probeCall(
+                        () -> client == null
+                                ? cluster.send(ping)
+                                : probe.connection().flatMap(c -> c.send(ping)),
+                        config.timeout())
+                .replaceWithVoid();
     }
 
     void close() {
@@ -93,11 +103,15 @@ final class MasterNode {
 
         private CompletableFuture<RedisConnection> open() {
             CompletableFuture<RedisConnection> opening = new CompletableFuture<>();
-            client.connect().subscribe().with(connection -> {
-                connection.exceptionHandler(failure -> lost(opening, connection));
-                connection.endHandler(() -> lost(opening, connection));
-                opening.complete(connection);
-            }, opening::completeExceptionally);
+            client.connect()
+                    .subscribe()
+                    .with(
+                            connection -> {
+                                connection.exceptionHandler(failure -> lost(opening, connection));
+                                connection.endHandler(() -> lost(opening, connection));
+                                opening.complete(connection);
+                            },
+                            opening::completeExceptionally);
             return opening;
         }
 

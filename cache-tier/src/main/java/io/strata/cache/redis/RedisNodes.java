@@ -9,9 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -27,7 +25,6 @@ import io.strata.cache.CacheConfig;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Command;
 import io.vertx.mutiny.redis.client.Redis;
-import io.vertx.mutiny.redis.client.RedisConnection;
 import io.vertx.mutiny.redis.client.Request;
 import io.vertx.mutiny.redis.client.Response;
 import io.vertx.redis.client.RedisClientType;
@@ -66,7 +63,8 @@ public class RedisNodes {
     private final Map<String, MasterNode> nodes = new ConcurrentHashMap<>();
     private final Map<String, CircuitBreakerState> states = new ConcurrentHashMap<>();
 
-    public RedisNodes(Redis cluster, Vertx vertx, RedisOptionsCapture options, CacheConfig config, MeterRegistry registry) {
+    public RedisNodes(
+            Redis cluster, Vertx vertx, RedisOptionsCapture options, CacheConfig config, MeterRegistry registry) {
         this.cluster = cluster;
         this.vertx = vertx;
         this.options = options;
@@ -85,11 +83,20 @@ public class RedisNodes {
      */
     public void warm(Duration bound) {
         try {
-            topology.load().flatMap(masters -> {
-                List<Uni<Response>> pings = masters.stream().map(node -> node(node).send(Request.cmd(Command.PING))
-                        .onFailure().recoverWithNull()).toList();
-                return pings.isEmpty() ? Uni.createFrom().voidItem() : Uni.join().all(pings).andCollectFailures().replaceWithVoid();
-            }).await().atMost(bound);
+            topology.load()
+                    .flatMap(masters -> {
+                        List<Uni<Response>> pings = masters.stream()
+                                .map(node -> node(node)
+                                        .send(Request.cmd(Command.PING))
+                                        .onFailure()
+                                        .recoverWithNull())
+                                .toList();
+                        return pings.isEmpty()
+                                ? Uni.createFrom().voidItem()
+                                : Uni.join().all(pings).andCollectFailures().replaceWithVoid();
+                    })
+                    .await()
+                    .atMost(bound);
         } catch (RuntimeException e) {
             LOG.infof("Redis not reachable at start (%s); the cache is bypassed until it is", e.toString());
         }
@@ -110,26 +117,37 @@ public class RedisNodes {
         return send(key, operation, withSource -> request, config.timeout());
     }
 
-    private Uni<Response> send(String key, String operation, java.util.function.Function<Boolean, Request> request, Duration timeout) {
+    private Uni<Response> send(
+            String key, String operation, java.util.function.Function<Boolean, Request> request, Duration timeout) {
         MasterNode node = node(topology.ownerNow(key));
-        return timed(operation, node.guard.call(() -> node.send(request.apply(false))
-                .onFailure(Scripts.Script::isNoScript).recoverWithUni(() -> node.send(request.apply(true)))
-                .onFailure(RedisNodes::redirected).recoverWithUni(failure -> {
-                    topology.invalidate();
-                    return cluster.send(request.apply(true));
-                }), timeout));
+        return timed(
+                operation,
+                node.guard.call(
+                        () -> node.send(request.apply(false))
+                                .onFailure(Scripts.Script::isNoScript)
+                                .recoverWithUni(() -> node.send(request.apply(true)))
+                                .onFailure(RedisNodes::redirected)
+                                .recoverWithUni(failure -> {
+                                    topology.invalidate();
+                                    return cluster.send(request.apply(true));
+                                }),
+                        timeout));
     }
 
     /**
      * A pipeline of commands to one master, on one connection (so that a {@code WAIT} among them counts
      * the writes before it). Every request's keys must belong to that master.
      */
-    public Uni<List<Response>> batch(String routingKey, String operation, List<java.util.function.Function<Boolean, Request>> requests) {
+    public Uni<List<Response>> batch(
+            String routingKey, String operation, List<java.util.function.Function<Boolean, Request>> requests) {
         return batch(routingKey, operation, requests, config.batchTimeout());
     }
 
     /** The same, with its own timeout. */
-    public Uni<List<Response>> batch(String routingKey, String operation, List<java.util.function.Function<Boolean, Request>> requests,
+    public Uni<List<Response>> batch(
+            String routingKey,
+            String operation,
+            List<java.util.function.Function<Boolean, Request>> requests,
             Duration timeout) {
         MasterNode node = node(topology.ownerNow(routingKey));
         return timed(operation, node.guard.call(() -> batchOn(node, requests, false), timeout));
@@ -154,13 +172,16 @@ public class RedisNodes {
             for (List<Integer> group : groups) {
                 List<Integer> indexes = group.stream().map(sent::get).toList();
                 List<java.util.function.Function<Boolean, Request>> requests = indexes.stream()
-                        .<java.util.function.Function<Boolean, Request>> map(i -> calls.get(i)::request).toList();
-                sends.add(batch(calls.get(indexes.get(0)).routingKey(), operation, requests).invoke(responses -> {
-                    for (int g = 0; g < indexes.size(); g++) {
-                        int i = indexes.get(g);
-                        out[i] = calls.get(i).outcome().apply(responses.get(g));
-                    }
-                }).replaceWithVoid());
+                        .<java.util.function.Function<Boolean, Request>>map(i -> calls.get(i)::request)
+                        .toList();
+                sends.add(batch(calls.get(indexes.get(0)).routingKey(), operation, requests)
+                        .invoke(responses -> {
+                            for (int g = 0; g < indexes.size(); g++) {
+                                int i = indexes.get(g);
+                                out[i] = calls.get(i).outcome().apply(responses.get(g));
+                            }
+                        })
+                        .replaceWithVoid());
             }
             return Uni.join().all(sends).andFailFast().map(ignored -> castList(out));
         });
@@ -171,7 +192,8 @@ public class RedisNodes {
         return (List<T>) Arrays.asList(values);
     }
 
-    private Uni<List<Response>> batchOn(MasterNode node, List<java.util.function.Function<Boolean, Request>> requests, boolean withSource) {
+    private Uni<List<Response>> batchOn(
+            MasterNode node, List<java.util.function.Function<Boolean, Request>> requests, boolean withSource) {
         List<Request> built = requests.stream().map(r -> r.apply(withSource)).toList();
         return node.batch(built).onFailure().recoverWithUni(failure -> {
             if (!withSource && Scripts.Script.isNoScript(failure)) {
@@ -182,7 +204,8 @@ public class RedisNodes {
             }
             // a slot moved (or a failover is under way): reload the map; each command follows its redirect
             topology.invalidate();
-            List<Uni<Response>> singles = requests.stream().map(r -> cluster.send(r.apply(true))).toList();
+            List<Uni<Response>> singles =
+                    requests.stream().map(r -> cluster.send(r.apply(true))).toList();
             return Uni.join().all(singles).andFailFast();
         });
     }
@@ -194,15 +217,22 @@ public class RedisNodes {
             int close = message.indexOf(']');
             message = close < 0 ? message : message.substring(close + 1).trim();
         }
-        return message.startsWith("MOVED") || message.startsWith("ASK") || message.startsWith("TRYAGAIN")
+        return message.startsWith("MOVED")
+                || message.startsWith("ASK")
+                || message.startsWith("TRYAGAIN")
                 || message.startsWith("CLUSTERDOWN");
     }
 
     private <T> Uni<T> timed(String operation, Uni<T> call) {
         return Uni.createFrom().deferred(() -> {
             Timer.Sample sample = Timer.start(registry);
-            return call.onTermination().invoke((item, failure, cancelled) -> sample.stop(registry.timer(
-                    "strata.redis.commands", "operation", operation, "outcome", failure == null && !cancelled ? "ok" : "failed")));
+            return call.onTermination()
+                    .invoke((item, failure, cancelled) -> sample.stop(registry.timer(
+                            "strata.redis.commands",
+                            "operation",
+                            operation,
+                            "outcome",
+                            failure == null && !cancelled ? "ok" : "failed")));
         });
     }
 
@@ -248,13 +278,22 @@ public class RedisNodes {
     private MasterNode newNode(String address) {
         RedisOptions base = options.options();
         String endpoint = CLUSTER.equals(address) || base == null ? null : endpoint(base, address);
-        Redis client = endpoint == null ? null : Redis.createClient(vertx, new RedisOptions(base)
-                .setType(RedisClientType.STANDALONE).setEndpoints(List.of(endpoint))
-                .setMaxPoolSize(config.connectionsPerNode() + 1).setMaxPoolWaiting(config.connectionsPerNode() + 1)
-                .setPoolName("strata-" + address));
+        Redis client = endpoint == null
+                ? null
+                : Redis.createClient(
+                        vertx,
+                        new RedisOptions(base)
+                                .setType(RedisClientType.STANDALONE)
+                                .setEndpoints(List.of(endpoint))
+                                .setMaxPoolSize(config.connectionsPerNode() + 1)
+                                .setMaxPoolWaiting(config.connectionsPerNode() + 1)
+                                .setPoolName("strata-" + address));
         return new MasterNode(address, client, cluster, config, vertx.getDelegate(), registry, state -> {
             if (states.put(address, state) == null) {
-                registry.gauge("strata.circuit_breaker.state", Tags.of("breaker", "redis-" + address), states,
+                registry.gauge(
+                        "strata.circuit_breaker.state",
+                        Tags.of("breaker", "redis-" + address),
+                        states,
                         all -> BreakerStates.value(all.get(address)));
             }
         });
@@ -277,8 +316,15 @@ public class RedisNodes {
             if (userInfo != null && userInfo.indexOf(':') < 0 && base.getPassword() != null) {
                 userInfo = userInfo + ":" + base.getPassword();
             }
-            return new URI(template.getScheme(), userInfo, node.substring(0, colon),
-                    Integer.parseInt(node.substring(colon + 1)), null, null, null).toString();
+            return new URI(
+                            template.getScheme(),
+                            userInfo,
+                            node.substring(0, colon),
+                            Integer.parseInt(node.substring(colon + 1)),
+                            null,
+                            null,
+                            null)
+                    .toString();
         } catch (URISyntaxException | RuntimeException e) {
             return null;
         }

@@ -33,12 +33,10 @@ import io.vertx.mutiny.redis.client.Response;
  */
 public final class Scripts {
 
-    private Scripts() {
-    }
+    private Scripts() {}
 
     /** How long a stored entry is fresh (epoch ms) and how long its key lives (ms, freshness plus the stale window). */
-    public record Freshness(long freshUntil, long keyTtlMillis) {
-    }
+    public record Freshness(long freshUntil, long keyTtlMillis) {}
 
     /** A near-cache invalidation to publish with a change ({@code channel} empty: none). */
     public record Announcement(String channel, String message) {
@@ -59,23 +57,27 @@ public final class Scripts {
         return new Call<>(routingKey, withSource -> request, outcome);
     }
 
-    static <T> Call<T> call(String routingKey, Script script, List<String> keys, List<Object> args,
-            Function<Response, T> outcome) {
-        return new Call<>(routingKey, withSource -> {
-            Request request = Request.cmd(withSource ? Command.EVAL : Command.EVALSHA)
-                    .arg(withSource ? script.source : script.sha).arg(keys.size());
-            keys.forEach(request::arg);
-            for (Object arg : args) {
-                if (arg instanceof byte[] bytes) {
-                    request.arg(Buffer.buffer(bytes));
-                } else if (arg instanceof Long number) {
-                    request.arg(number);
-                } else {
-                    request.arg(String.valueOf(arg));
-                }
-            }
-            return request;
-        }, outcome);
+    static <T> Call<T> call(
+            String routingKey, Script script, List<String> keys, List<Object> args, Function<Response, T> outcome) {
+        return new Call<>(
+                routingKey,
+                withSource -> {
+                    Request request = Request.cmd(withSource ? Command.EVAL : Command.EVALSHA)
+                            .arg(withSource ? script.source : script.sha)
+                            .arg(keys.size());
+                    keys.forEach(request::arg);
+                    for (Object arg : args) {
+                        if (arg instanceof byte[] bytes) {
+                            request.arg(Buffer.buffer(bytes));
+                        } else if (arg instanceof Long number) {
+                            request.arg(number);
+                        } else {
+                            request.arg(String.valueOf(arg));
+                        }
+                    }
+                    return request;
+                },
+                outcome);
     }
 
     // ---------------------------------------------------------------- fill lease
@@ -83,16 +85,13 @@ public final class Scripts {
     /** What a miss found when it asked for the fill lease. */
     public sealed interface LeaseOutcome {
         /** The document was filled meanwhile: here it is. */
-        record Fresh(Entry entry) implements LeaseOutcome {
-        }
+        record Fresh(Entry entry) implements LeaseOutcome {}
 
         /** The lease is this reader's: it reads storage and fills. */
-        record Taken() implements LeaseOutcome {
-        }
+        record Taken() implements LeaseOutcome {}
 
         /** Another reader holds the lease. */
-        record Held() implements LeaseOutcome {
-        }
+        record Held() implements LeaseOutcome {}
     }
 
     private static final Script LEASE = new Script("""
@@ -110,15 +109,20 @@ public final class Scripts {
      * A miss takes the fill lease (the token, {@code SET NX}) unless a fresh entry is there now, in one
      * step, so that a reader that missed just before another's fill landed takes that fill.
      */
-    public static Call<LeaseOutcome> lease(CacheKeys.Document document, String collection, String id, String token,
-            long leaseMillis, long nowMillis) {
-        return call(document.entry(), LEASE, List.of(document.entry(), document.token()),
-                List.of(token, leaseMillis, nowMillis), reply -> switch (reply.get(0).toInteger()) {
+    public static Call<LeaseOutcome> lease(
+            CacheKeys.Document document, String collection, String id, String token, long leaseMillis, long nowMillis) {
+        return call(
+                document.entry(),
+                LEASE,
+                List.of(document.entry(), document.token()),
+                List.of(token, leaseMillis, nowMillis),
+                reply -> switch (reply.get(0).toInteger()) {
                     case 2 -> {
                         long version = Long.parseLong(reply.get(1).toString());
                         long fresh = Long.parseLong(reply.get(2).toString());
                         Response body = reply.size() > 3 ? reply.get(3) : null;
-                        Lookup lookup = body == null ? Lookup.absent(collection, id, version)
+                        Lookup lookup = body == null
+                                ? Lookup.absent(collection, id, version)
                                 : new Lookup.Found(new Document(collection, id, version, body.toBytes()));
                         yield new LeaseOutcome.Fresh(new Entry(lookup, fresh));
                     }
@@ -175,12 +179,18 @@ public final class Scripts {
             """);
 
     /** Stores what a token holder read from storage, if its token is still there and nothing newer is cached. */
-    public static Call<FillOutcome> fill(CacheKeys.Document document, String token, Lookup lookup, Freshness freshness) {
-        List<Object> args = new ArrayList<>(List.of(token, lookup.version(), freshness.freshUntil(), freshness.keyTtlMillis()));
+    public static Call<FillOutcome> fill(
+            CacheKeys.Document document, String token, Lookup lookup, Freshness freshness) {
+        List<Object> args =
+                new ArrayList<>(List.of(token, lookup.version(), freshness.freshUntil(), freshness.keyTtlMillis()));
         if (lookup instanceof Lookup.Found found) {
             args.add(found.document().body());
         }
-        return call(document.entry(), FILL, List.of(document.entry(), document.token()), args,
+        return call(
+                document.entry(),
+                FILL,
+                List.of(document.entry(), document.token()),
+                args,
                 reply -> switch (reply.toInteger()) {
                     case 1 -> FillOutcome.STORED;
                     case -1 -> FillOutcome.NEWER_CACHED;
@@ -227,10 +237,14 @@ public final class Scripts {
      * near caches, and brings a cached entry up to the written version ({@code body == null}: a negative
      * entry, for a deletion). Never creates an entry (see the class comment).
      */
-    public static Call<WriteOutcome> write(CacheKeys.Document document, long version, byte[] body, Freshness freshness,
-            Announcement announcement) {
-        List<Object> args = new ArrayList<>(List.of(version, freshness.freshUntil(), freshness.keyTtlMillis(),
-                announcement.channel(), announcement.message()));
+    public static Call<WriteOutcome> write(
+            CacheKeys.Document document, long version, byte[] body, Freshness freshness, Announcement announcement) {
+        List<Object> args = new ArrayList<>(List.of(
+                version,
+                freshness.freshUntil(),
+                freshness.keyTtlMillis(),
+                announcement.channel(),
+                announcement.message()));
         if (body != null) {
             args.add(body);
         }
@@ -249,7 +263,11 @@ public final class Scripts {
 
     /** Removes a document's entry and fill token (all formats'), and announces it: the next read fills from storage. */
     public static Call<Void> invalidate(CacheKeys.Document document, Announcement announcement) {
-        return call(document.entry(), INVALIDATE, document.all(), List.of(announcement.channel(), announcement.message()),
+        return call(
+                document.entry(),
+                INVALIDATE,
+                document.all(),
+                List.of(announcement.channel(), announcement.message()),
                 reply -> null);
     }
 
@@ -319,7 +337,8 @@ public final class Scripts {
 
         private static String sha1(String source) {
             try {
-                return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(source.getBytes(StandardCharsets.UTF_8)));
+                return HexFormat.of()
+                        .formatHex(MessageDigest.getInstance("SHA-1").digest(source.getBytes(StandardCharsets.UTF_8)));
             } catch (NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
             }

@@ -1,7 +1,5 @@
 package io.strata.cache.near;
 
-import io.strata.cache.CacheConfig;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -13,6 +11,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import io.quarkus.runtime.configuration.MemorySize;
+import io.strata.cache.CacheConfig;
 import io.strata.storage.Document;
 import io.strata.storage.Lookup;
 
@@ -153,7 +152,8 @@ class NearCacheTest {
         near.live();
         long readAt = clock.tick();
         for (int i = 0; i < 100; i++) {
-            assertTrue(near.offer("key-" + i, new Lookup.Found(new Document("c", "d" + i, 1, new byte[60 * 1024])), FRESH, readAt));
+            assertTrue(near.offer(
+                    "key-" + i, new Lookup.Found(new Document("c", "d" + i, 1, new byte[60 * 1024])), FRESH, readAt));
         }
         long held = near.weightedBytes();
         assertTrue(held <= 1 << 20, "held " + held + " bytes, bound 1 MiB");

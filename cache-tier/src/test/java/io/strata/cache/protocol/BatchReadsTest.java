@@ -43,7 +43,9 @@ class BatchReadsTest extends ProtocolTest {
     void aBatchAnswersInRequestOrderFromEveryMaster() {
         String c = newCollection("batch");
         List<String> ids = ids("b", 40);
-        Set<String> masters = ids.stream().map(id -> redis.masterOf(RedisProbe.entryKey(c, id))).collect(Collectors.toSet());
+        Set<String> masters = ids.stream()
+                .map(id -> redis.masterOf(RedisProbe.entryKey(c, id)))
+                .collect(Collectors.toSet());
         assertEquals(3, masters.size(), "the documents live on all three masters");
         for (String id : ids) {
             put(c, id, "{\"id\":\"" + id + "\"}");

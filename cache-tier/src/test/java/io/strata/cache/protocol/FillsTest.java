@@ -63,7 +63,9 @@ class FillsTest extends ProtocolTest {
         long fresh = entry.freshUntil() - System.currentTimeMillis();
         assertTrue(fresh > 3_500_000 && fresh <= 3_960_000, "fresh for 1 h plus up to 10 % jitter: " + fresh);
         long staleWindow = entry.ttlMillis() - fresh;
-        assertTrue(staleWindow > 590_000 && staleWindow <= 610_000, "the key lives 10 min (stale-if-error) past freshness: " + staleWindow);
+        assertTrue(
+                staleWindow > 590_000 && staleWindow <= 610_000,
+                "the key lives 10 min (stale-if-error) past freshness: " + staleWindow);
     }
 
     @Test
@@ -88,7 +90,8 @@ class FillsTest extends ProtocolTest {
         long v = put(c, "d", "{\"d\":1}");
         double coalesced = count("strata.cache.coalesced_loads");
         PausedFill first = new PausedFill(hooks, strict, c, "d");
-        CompletableFuture<CachedLookup> second = strict.read(c, "d", ReadOptions.DEFAULT).subscribeAsCompletionStage();
+        CompletableFuture<CachedLookup> second =
+                strict.read(c, "d", ReadOptions.DEFAULT).subscribeAsCompletionStage();
         Awaitility.await().atMost(WAIT).until(() -> count("strata.cache.coalesced_loads") > coalesced);
         assertFalse(second.isDone(), "the second read waits for the fill under way");
         assertEquals(miss(true), first.resume().status());
@@ -103,7 +106,8 @@ class FillsTest extends ProtocolTest {
         long v = put(c, "p", "{\"p\":1}");
         assertTrue(redis.takeFillToken(c, "p", Duration.ofSeconds(3)), "another instance's reader holds the lease");
         double waits = count("strata.cache.lease_waits");
-        CompletableFuture<CachedLookup> read = strict.read(c, "p", ReadOptions.DEFAULT).subscribeAsCompletionStage();
+        CompletableFuture<CachedLookup> read =
+                strict.read(c, "p", ReadOptions.DEFAULT).subscribeAsCompletionStage();
         Awaitility.await().atMost(WAIT).until(() -> count("strata.cache.lease_waits") > waits);
         redis.fillAsPeer(c, "p", v, "{\"p\":1}");
         CachedLookup collapsed = read.orTimeout(10, TimeUnit.SECONDS).join();
@@ -117,7 +121,8 @@ class FillsTest extends ProtocolTest {
         long v = put(c, "g", "{\"g\":1}");
         assertTrue(redis.takeFillToken(c, "g", Duration.ofSeconds(3)));
         double waits = count("strata.cache.lease_waits");
-        CompletableFuture<CachedLookup> read = strict.read(c, "g", ReadOptions.DEFAULT).subscribeAsCompletionStage();
+        CompletableFuture<CachedLookup> read =
+                strict.read(c, "g", ReadOptions.DEFAULT).subscribeAsCompletionStage();
         Awaitility.await().atMost(WAIT).until(() -> count("strata.cache.lease_waits") > waits);
         redis.dropFillToken(c, "g"); // the holder could not read storage and gave the lease back
         CachedLookup filled = read.orTimeout(10, TimeUnit.SECONDS).join();

@@ -29,8 +29,14 @@ class KeyFormatsTest extends ProtocolTest {
 
     /** The previous release's entry of the document, fresh for an hour, with its fill token and version floor. */
     private void cachedByThePreviousRelease(String collection, String id, long version, String body) {
-        redis.hset(RedisProbe.key(PREVIOUS, collection, id, "e"), "v", String.valueOf(version), "b", body,
-                "f", String.valueOf(System.currentTimeMillis() + 3_600_000));
+        redis.hset(
+                RedisProbe.key(PREVIOUS, collection, id, "e"),
+                "v",
+                String.valueOf(version),
+                "b",
+                body,
+                "f",
+                String.valueOf(System.currentTimeMillis() + 3_600_000));
         redis.set(RedisProbe.key(PREVIOUS, collection, id, "f"), "previous-release-token");
         redis.set(RedisProbe.key(PREVIOUS, collection, id, "w"), String.valueOf(version));
     }
@@ -44,7 +50,9 @@ class KeyFormatsTest extends ProtocolTest {
         assertEquals(miss(true), read.status());
         assertEquals(v, read.lookup().version());
         assertEquals("{\"by\":\"this release\"}", body(read));
-        assertTrue(redis.exists(RedisProbe.key(PREVIOUS, c, "doc", "e")), "it was there all along, and a read leaves it alone");
+        assertTrue(
+                redis.exists(RedisProbe.key(PREVIOUS, c, "doc", "e")),
+                "it was there all along, and a read leaves it alone");
     }
 
     @Test
@@ -63,7 +71,9 @@ class KeyFormatsTest extends ProtocolTest {
         long v1 = put(c, "doc", "{\"n\":1}");
         cachedByThePreviousRelease(c, "doc", v1, "{\"n\":1}");
         put(c, "doc", "{\"n\":2}");
-        assertFalse(redis.exists(RedisProbe.key(PREVIOUS, c, "doc", "e")), "the previous release cannot serve version " + v1);
+        assertFalse(
+                redis.exists(RedisProbe.key(PREVIOUS, c, "doc", "e")),
+                "the previous release cannot serve version " + v1);
         assertFalse(redis.exists(RedisProbe.key(PREVIOUS, c, "doc", "f")), "nor store what it read before this write");
     }
 
@@ -92,9 +102,13 @@ class KeyFormatsTest extends ProtocolTest {
     void aDocumentsKeysOfEveryFormatShareOneSlot() {
         String c = newCollection("format");
         int slot = redis.slot(RedisProbe.entryKey(c, "doc"));
-        for (String key : List.of(RedisProbe.tokenKey(c, "doc"), RedisProbe.key(PREVIOUS, c, "doc", "e"),
-                RedisProbe.key(PREVIOUS, c, "doc", "f"), RedisProbe.key(PREVIOUS, c, "doc", "w"),
-                RedisProbe.key(NEXT, c, "doc", "e"), RedisProbe.key(NEXT, c, "doc", "f"))) {
+        for (String key : List.of(
+                RedisProbe.tokenKey(c, "doc"),
+                RedisProbe.key(PREVIOUS, c, "doc", "e"),
+                RedisProbe.key(PREVIOUS, c, "doc", "f"),
+                RedisProbe.key(PREVIOUS, c, "doc", "w"),
+                RedisProbe.key(NEXT, c, "doc", "e"),
+                RedisProbe.key(NEXT, c, "doc", "f"))) {
             assertEquals(slot, redis.slot(key), key);
         }
     }

@@ -92,12 +92,18 @@ abstract class ProtocolTest {
 
     /** Creates or replaces the document through the cache tier; answers its version. */
     long put(String collection, String id, String json) {
-        return cache.put(collection, id, utf8(json), Precondition.NONE).await().atMost(WAIT).version();
+        return cache.put(collection, id, utf8(json), Precondition.NONE)
+                .await()
+                .atMost(WAIT)
+                .version();
     }
 
     /** Deletes the document through the cache tier; answers the deletion's version. */
     long delete(String collection, String id) {
-        return cache.delete(collection, id, Precondition.NONE).await().atMost(WAIT).version();
+        return cache.delete(collection, id, Precondition.NONE)
+                .await()
+                .atMost(WAIT)
+                .version();
     }
 
     CachedLookup read(String collection, String id) {
@@ -112,13 +118,17 @@ abstract class ProtocolTest {
     long putCached(String collection, String id, String json) {
         long version = put(collection, id, json);
         CachedLookup filled = read(collection, id);
-        assertEquals(CacheStatus.forwarded(Forward.MISS, true), filled.status(), "the read after the write filled the cache");
+        assertEquals(
+                CacheStatus.forwarded(Forward.MISS, true),
+                filled.status(),
+                "the read after the write filled the cache");
         assertEquals(version, filled.lookup().version());
         return version;
     }
 
     static String body(CachedLookup read) {
-        return new String(assertInstanceOf(Lookup.Found.class, read.lookup()).document().body(), StandardCharsets.UTF_8);
+        return new String(
+                assertInstanceOf(Lookup.Found.class, read.lookup()).document().body(), StandardCharsets.UTF_8);
     }
 
     static CacheStatus miss(boolean stored) {
@@ -127,7 +137,9 @@ abstract class ProtocolTest {
 
     /** Storage queries of {@code operation} so far (the adapter's timer, {@code strata_storage_queries_seconds_count}). */
     long storageQueries(String operation) {
-        return registry.find("strata.storage.queries").tag("operation", operation).timers().stream().mapToLong(Timer::count).sum();
+        return registry.find("strata.storage.queries").tag("operation", operation).timers().stream()
+                .mapToLong(Timer::count)
+                .sum();
     }
 
     double count(String name, String... tags) {

@@ -51,12 +51,16 @@ public class RedisProbe {
     /** This release's entry of the document, or {@code null} when it is not cached. */
     public Entry entry(String collection, String id) {
         String key = entryKey(collection, id);
-        Response fields = send(Request.cmd(Command.HMGET).arg(key).arg("v").arg("b").arg("f"));
+        Response fields =
+                send(Request.cmd(Command.HMGET).arg(key).arg("v").arg("b").arg("f"));
         if (fields.get(0) == null) {
             return null;
         }
         long ttl = send(Request.cmd(Command.PTTL).arg(key)).toLong();
-        return new Entry(Long.parseLong(fields.get(0).toString()), fields.get(1) == null ? null : fields.get(1).toString(), ttl,
+        return new Entry(
+                Long.parseLong(fields.get(0).toString()),
+                fields.get(1) == null ? null : fields.get(1).toString(),
+                ttl,
                 Long.parseLong(fields.get(2).toString()));
     }
 
@@ -66,8 +70,12 @@ public class RedisProbe {
 
     /** Takes the document's fill token as another instance's reader would after a miss; whether it got it. */
     public boolean takeFillToken(String collection, String id, Duration lifetime) {
-        Response reply = send(Request.cmd(Command.SET).arg(tokenKey(collection, id)).arg("peer-token").arg("NX")
-                .arg("PX").arg(lifetime.toMillis()));
+        Response reply = send(Request.cmd(Command.SET)
+                .arg(tokenKey(collection, id))
+                .arg("peer-token")
+                .arg("NX")
+                .arg("PX")
+                .arg(lifetime.toMillis()));
         return reply != null;
     }
 
@@ -78,13 +86,21 @@ public class RedisProbe {
 
     /** Stores an entry as another instance's fill would: fresh for an hour. */
     public void fillAsPeer(String collection, String id, long version, String body) {
-        send(Request.cmd(Command.HSET).arg(entryKey(collection, id)).arg("v").arg(String.valueOf(version))
-                .arg("b").arg(body).arg("f").arg(String.valueOf(System.currentTimeMillis() + 3_600_000)));
+        send(Request.cmd(Command.HSET)
+                .arg(entryKey(collection, id))
+                .arg("v")
+                .arg(String.valueOf(version))
+                .arg("b")
+                .arg(body)
+                .arg("f")
+                .arg(String.valueOf(System.currentTimeMillis() + 3_600_000)));
     }
 
     /** Makes an entry's freshness end {@code staleBy} ago (its key lives on). */
     public void makeStale(String collection, String id, Duration staleBy) {
-        send(Request.cmd(Command.HSET).arg(entryKey(collection, id)).arg("f")
+        send(Request.cmd(Command.HSET)
+                .arg(entryKey(collection, id))
+                .arg("f")
                 .arg(String.valueOf(System.currentTimeMillis() - staleBy.toMillis())));
     }
 

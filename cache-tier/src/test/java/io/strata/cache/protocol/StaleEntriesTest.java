@@ -87,7 +87,8 @@ class StaleEntriesTest extends ProtocolTest {
         long v = put(c, "nc", "{}");
         assertTrue(redis.takeFillToken(c, "nc", Duration.ofSeconds(30)));
         CachedLookup read = read(c, "nc", new ReadOptions(true, null, null));
-        assertEquals(CacheStatus.forwarded(Forward.REQUEST, true), read.status(), "it does not wait for the other reader");
+        assertEquals(
+                CacheStatus.forwarded(Forward.REQUEST, true), read.status(), "it does not wait for the other reader");
         assertEquals(v, redis.entry(c, "nc").version());
     }
 
@@ -99,8 +100,10 @@ class StaleEntriesTest extends ProtocolTest {
         CachedLookup read = read(c, "swr");
         assertTrue(read.status().hit());
         assertEquals("stale-while-revalidate", read.status().detail());
-        assertTrue(read.status().staleBy().compareTo(Duration.ofSeconds(5)) >= 0
-                && read.status().staleBy().compareTo(Duration.ofSeconds(30)) <= 0, read.status().toString());
+        assertTrue(
+                read.status().staleBy().compareTo(Duration.ofSeconds(5)) >= 0
+                        && read.status().staleBy().compareTo(Duration.ofSeconds(30)) <= 0,
+                read.status().toString());
         assertEquals(v, read.lookup().version());
         Awaitility.await().atMost(WAIT).until(() -> redis.entry(c, "swr").freshUntil() > System.currentTimeMillis());
         assertEquals(CacheStatus.HIT, read(c, "swr").status());
@@ -125,8 +128,10 @@ class StaleEntriesTest extends ProtocolTest {
         CachedLookup read = whileStorageFails(() -> read(c, "sie"));
         assertTrue(read.status().hit());
         assertEquals("stale-if-error", read.status().detail());
-        assertTrue(read.status().staleBy().compareTo(Duration.ofMinutes(5)) >= 0
-                && read.status().staleBy().compareTo(Duration.ofMinutes(6)) < 0, read.status().toString());
+        assertTrue(
+                read.status().staleBy().compareTo(Duration.ofMinutes(5)) >= 0
+                        && read.status().staleBy().compareTo(Duration.ofMinutes(6)) < 0,
+                read.status().toString());
         assertEquals(v, read.lookup().version());
         assertEquals("{\"s\":1}", body(read));
     }
@@ -136,7 +141,8 @@ class StaleEntriesTest extends ProtocolTest {
         String c = newCollection("stale");
         putCached(c, "sie", "{}");
         redis.makeStale(c, "sie", Duration.ofMinutes(5));
-        Throwable failure = whileStorageFails(() -> readFailure(c, "sie", new ReadOptions(false, Duration.ofMinutes(1), null)));
+        Throwable failure =
+                whileStorageFails(() -> readFailure(c, "sie", new ReadOptions(false, Duration.ofMinutes(1), null)));
         assertInstanceOf(StorageUnavailableException.class, failure);
     }
 
@@ -145,7 +151,8 @@ class StaleEntriesTest extends ProtocolTest {
         String c = newCollection("stale");
         putCached(c, "sie", "{}");
         redis.makeStale(c, "sie", Duration.ofMinutes(11)); // past the configured 10 min, the key still there
-        Throwable failure = whileStorageFails(() -> readFailure(c, "sie", new ReadOptions(false, Duration.ofHours(1), null)));
+        Throwable failure =
+                whileStorageFails(() -> readFailure(c, "sie", new ReadOptions(false, Duration.ofHours(1), null)));
         assertInstanceOf(StorageUnavailableException.class, failure);
     }
 

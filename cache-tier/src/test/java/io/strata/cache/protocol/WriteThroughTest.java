@@ -51,8 +51,14 @@ class WriteThroughTest extends ProtocolTest {
     void anUpdateIsWrittenThroughAsItsNewBody() {
         String c = newCollection("write");
         long v1 = putCached(c, "u", "{\"n\":1}");
-        long v2 = cache.update(c, "u", Precondition.NONE, body -> utf8(new String(body, StandardCharsets.UTF_8).replace('1', '2')))
-                .await().atMost(WAIT).version();
+        long v2 = cache.update(
+                        c,
+                        "u",
+                        Precondition.NONE,
+                        body -> utf8(new String(body, StandardCharsets.UTF_8).replace('1', '2')))
+                .await()
+                .atMost(WAIT)
+                .version();
         assertTrue(v2 > v1);
         RedisProbe.Entry entry = redis.entry(c, "u");
         assertEquals(v2, entry.version());
@@ -107,7 +113,9 @@ class WriteThroughTest extends ProtocolTest {
         put(c, "f", "{\"n\":2}");
         assertFalse(redis.hasFillToken(c, "f"), "a put removes it");
         assertTrue(redis.takeFillToken(c, "f", Duration.ofSeconds(30)));
-        cache.update(c, "f", Precondition.NONE, body -> utf8("{\"n\":3}")).await().atMost(WAIT);
+        cache.update(c, "f", Precondition.NONE, body -> utf8("{\"n\":3}"))
+                .await()
+                .atMost(WAIT);
         assertFalse(redis.hasFillToken(c, "f"), "an update removes it");
         assertTrue(redis.takeFillToken(c, "f", Duration.ofSeconds(30)));
         delete(c, "f");

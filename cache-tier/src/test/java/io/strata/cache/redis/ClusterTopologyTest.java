@@ -33,7 +33,9 @@ class ClusterTopologyTest {
     @Test
     void allKeysOfADocumentShareASlot() {
         CacheKeys keys = new CacheKeys("strata");
-        assertEquals(ClusterTopology.slot(keys.entry("books", "dune")), ClusterTopology.slot(keys.fillToken("books", "dune")));
+        assertEquals(
+                ClusterTopology.slot(keys.entry("books", "dune")),
+                ClusterTopology.slot(keys.fillToken("books", "dune")));
         assertEquals(ClusterTopology.slot("books/dune"), ClusterTopology.slot(keys.entry("books", "dune")));
     }
 }

@@ -70,7 +70,7 @@ public class InstanceLiveness implements HealthCheck {
         for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
             collecting += Math.max(0, gc.getCollectionTime());
         }
-        gcSamples.add(new long[] { System.nanoTime(), collecting });
+        gcSamples.add(new long[] {System.nanoTime(), collecting});
         long horizon = System.nanoTime() - WINDOW.toNanos();
         while (gcSamples.size() > 2 && gcSamples.get(1)[0] < horizon) {
             gcSamples.remove(0);
@@ -91,9 +91,12 @@ public class InstanceLiveness implements HealthCheck {
     @Override
     public HealthCheckResponse call() {
         long now = System.nanoTime();
-        long stuckLoops = lastRun.stream().filter(noted -> now - noted.get() > STUCK.toNanos()).count();
+        long stuckLoops = lastRun.stream()
+                .filter(noted -> now - noted.get() > STUCK.toNanos())
+                .count();
         double gc = gcShare();
-        return HealthCheckResponse.named("strata-instance-live").status(stuckLoops == 0 && gc <= GC_SHARE)
+        return HealthCheckResponse.named("strata-instance-live")
+                .status(stuckLoops == 0 && gc <= GC_SHARE)
                 .withData("blocked-event-loops", stuckLoops)
                 .withData("gc-share", String.format("%.2f", gc))
                 .build();

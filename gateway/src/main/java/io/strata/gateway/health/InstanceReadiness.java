@@ -30,7 +30,8 @@ public class InstanceReadiness implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        var response = HealthCheckResponse.named("strata-instance").up()
+        var response = HealthCheckResponse.named("strata-instance")
+                .up()
                 .withData("postgresql-breaker", storage.breakerState())
                 .withData("pending-invalidations", cache.pendingInvalidations());
         cache.redisBreakers().forEach((node, state) -> response.withData("redis-breaker-" + node, state.name()));

@@ -77,8 +77,9 @@ public class JsonBodies {
         }
     }
 
-    private static final ThreadLocal<java.nio.charset.CharsetDecoder> UTF8 = ThreadLocal.withInitial(() ->
-            java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+    private static final ThreadLocal<java.nio.charset.CharsetDecoder> UTF8 =
+            ThreadLocal.withInitial(() -> java.nio.charset.StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
                     .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT));
 

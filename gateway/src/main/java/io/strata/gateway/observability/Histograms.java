@@ -15,10 +15,14 @@ import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 @Singleton
 public class Histograms {
 
-    private static final double[] BOUNDARIES_SECONDS = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
+    private static final double[] BOUNDARIES_SECONDS = {
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
+    };
     /** The same boundaries in nanoseconds, Micrometer's base unit for timers. */
     private static final DistributionStatisticConfig BUCKETS = DistributionStatisticConfig.builder()
-            .serviceLevelObjectives(java.util.Arrays.stream(BOUNDARIES_SECONDS).map(seconds -> seconds * 1e9).toArray())
+            .serviceLevelObjectives(java.util.Arrays.stream(BOUNDARIES_SECONDS)
+                    .map(seconds -> seconds * 1e9)
+                    .toArray())
             .build();
 
     @Produces
@@ -27,7 +31,8 @@ public class Histograms {
         return new MeterFilter() {
             @Override
             public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
-                if (!id.getName().equals("http.server.requests") && !id.getName().equals("strata.redis.commands")
+                if (!id.getName().equals("http.server.requests")
+                        && !id.getName().equals("strata.redis.commands")
                         && !id.getName().equals("strata.storage.queries")) {
                     return config;
                 }

@@ -27,9 +27,11 @@ public class ApiContractFilter implements OASFilter {
     static final String PROBLEM_JSON = "application/problem+json";
     static final String DOCUMENT_PATH = "/v1/{collection}/docs/{id}";
     /** Problems any request can meet before it reaches its route's own checks. */
-    private static final String[] RATE_LIMIT_HEADERS = { "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset" };
-    private static final String[] REQUEST_PROBLEMS = { "non-canonical-path", "invalid-request-target", "invalid-uri",
-            "invalid-content-length" };
+    private static final String[] RATE_LIMIT_HEADERS = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"};
+
+    private static final String[] REQUEST_PROBLEMS = {
+        "non-canonical-path", "invalid-request-target", "invalid-uri", "invalid-content-length"
+    };
 
     @Override
     public void filterOpenAPI(OpenAPI openAPI) {
@@ -59,7 +61,8 @@ public class ApiContractFilter implements OASFilter {
         }
         APIResponse badRequest = responses.getAPIResponse("400");
         if (badRequest == null) {
-            badRequest = OASFactory.createAPIResponse().description("The request is not in a form the gateway accepts.");
+            badRequest =
+                    OASFactory.createAPIResponse().description("The request is not in a form the gateway accepts.");
             responses.addAPIResponse("400", badRequest);
         }
         if (badRequest.getRef() == null) {
@@ -93,7 +96,8 @@ public class ApiContractFilter implements OASFilter {
         Content content = response.getContent();
         MediaType problem = content.getMediaType(PROBLEM_JSON);
         if (problem == null) {
-            problem = OASFactory.createMediaType().schema(OASFactory.createSchema().ref("Problem"));
+            problem = OASFactory.createMediaType()
+                    .schema(OASFactory.createSchema().ref("Problem"));
             content.addMediaType(PROBLEM_JSON, problem);
         }
         return problem;
@@ -107,23 +111,29 @@ public class ApiContractFilter implements OASFilter {
 
     private static boolean answersJson(Operation operation) {
         return operation.getResponses().getAPIResponses().entrySet().stream()
-                .anyMatch(e -> e.getKey().startsWith("2") && e.getValue().getContent() != null
+                .anyMatch(e -> e.getKey().startsWith("2")
+                        && e.getValue().getContent() != null
                         && e.getValue().getContent().hasMediaType("application/json"));
     }
 
     /** The document read without its body: the same answers, headers included, and no content. */
     private static Operation head(Operation get) {
         APIResponses responses = OASFactory.createAPIResponses();
-        for (Map.Entry<String, APIResponse> entry : get.getResponses().getAPIResponses().entrySet()) {
+        for (Map.Entry<String, APIResponse> entry :
+                get.getResponses().getAPIResponses().entrySet()) {
             APIResponse answer = entry.getValue();
-            String description = answer.getRef() != null ? "See " + answer.getRef().substring(answer.getRef().lastIndexOf('/') + 1)
-                    + " (without a body)." : answer.getDescription();
-            responses.addAPIResponse(entry.getKey(), OASFactory.createAPIResponse().description(description).headers(answer.getHeaders()));
+            String description = answer.getRef() != null
+                    ? "See " + answer.getRef().substring(answer.getRef().lastIndexOf('/') + 1) + " (without a body)."
+                    : answer.getDescription();
+            responses.addAPIResponse(
+                    entry.getKey(),
+                    OASFactory.createAPIResponse().description(description).headers(answer.getHeaders()));
         }
         return OASFactory.createOperation()
                 .operationId("headDocument")
                 .summary("Read a document's version without its body")
-                .description("The answer of GET with no body: status, ETag and Cache-Status. Needs `read:<collection>`.")
+                .description(
+                        "The answer of GET with no body: status, ETag and Cache-Status. Needs `read:<collection>`.")
                 .tags(get.getTags())
                 .parameters(get.getParameters())
                 .security(get.getSecurity())

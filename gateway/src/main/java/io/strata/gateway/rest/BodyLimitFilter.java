@@ -30,15 +30,26 @@ public class BodyLimitFilter {
             String refusal = RequestLimits.check(ctx.request(), config);
             if (refusal != null) {
                 int status = Integer.parseInt(refusal.substring(0, 3));
-                refuse(ctx, status, status == 400 ? "Bad request" : status == 414 ? "URI too long" : "Request header fields too large",
-                        status == 400 ? "invalid-request-target" : "request-too-large", refusal.substring(4));
+                refuse(
+                        ctx,
+                        status,
+                        status == 400
+                                ? "Bad request"
+                                : status == 414 ? "URI too long" : "Request header fields too large",
+                        status == 400 ? "invalid-request-target" : "request-too-large",
+                        refusal.substring(4));
                 return;
             }
             // before the router normalises the path: one spelling per resource, the one that was written
             String nonCanonical = CanonicalPath.violation(ctx.request().path());
             if (nonCanonical != null) {
                 refusals.count(Refusals.Reason.NON_CANONICAL_PATH);
-                refuse(ctx, 400, "Bad request", "non-canonical-path", "the request path is not in canonical form: " + nonCanonical);
+                refuse(
+                        ctx,
+                        400,
+                        "Bad request",
+                        "non-canonical-path",
+                        "the request path is not in canonical form: " + nonCanonical);
                 return;
             }
             ctx.next();
@@ -56,7 +67,12 @@ public class BodyLimitFilter {
                     if (declared < 0) {
                         refuse(ctx, 400, "Bad request", "invalid-content-length", "Content-Length is not a number");
                     } else {
-                        refuse(ctx, 413, "Content too large", "too-large", "the body exceeds the limit of " + max + " bytes");
+                        refuse(
+                                ctx,
+                                413,
+                                "Content too large",
+                                "too-large",
+                                "the body exceeds the limit of " + max + " bytes");
                     }
                     return;
                 }
@@ -65,16 +81,22 @@ public class BodyLimitFilter {
         });
     }
 
-    private static void refuse(io.vertx.ext.web.RoutingContext ctx, int status, String title, String type, String detail) {
+    private static void refuse(
+            io.vertx.ext.web.RoutingContext ctx, int status, String title, String type, String detail) {
         // answered before routing: the metrics label it with a fixed name, never the path as sent
         io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
         if (context != null) {
             context.putLocal("UrlPathTemplate", "/refused-before-routing");
         }
-        ctx.response().setStatusCode(status)
+        ctx.response()
+                .setStatusCode(status)
                 .putHeader("Content-Type", ProblemMappers.PROBLEM_JSON)
                 .putHeader("Connection", "close")
-                .end(new JsonObject().put("type", "urn:strata:problem:" + type).put("title", title)
-                        .put("status", status).put("detail", detail).encode());
+                .end(new JsonObject()
+                        .put("type", "urn:strata:problem:" + type)
+                        .put("title", title)
+                        .put("status", status)
+                        .put("detail", detail)
+                        .encode());
     }
 }

@@ -8,8 +8,7 @@ import io.strata.cache.ReadOptions;
 /** The request {@code Cache-Control} directives Strata honours (RFC 9111, RFC 5861). */
 final class CacheControl {
 
-    private CacheControl() {
-    }
+    private CacheControl() {}
 
     /**
      * {@code no-cache}: answer nothing from the cache without going to storage (and accept no stale
@@ -38,7 +37,9 @@ final class CacheControl {
                 maxStale = value == null ? UNBOUNDED : seconds(value, maxStale);
             }
         }
-        return noCache ? new ReadOptions(true, Duration.ZERO, Duration.ZERO) : new ReadOptions(false, staleIfError, maxStale);
+        return noCache
+                ? new ReadOptions(true, Duration.ZERO, Duration.ZERO)
+                : new ReadOptions(false, staleIfError, maxStale);
     }
 
     /** {@code max-stale} without a value: any staleness the near cache's own bound allows. */

@@ -5,8 +5,7 @@ import io.strata.cache.CacheStatus;
 /** The {@code Cache-Status} header (RFC 9211): how the cache tier took part in a read, spelled for HTTP. */
 final class CacheStatusHeader {
 
-    private CacheStatusHeader() {
-    }
+    private CacheStatusHeader() {}
 
     /**
      * RFC 9211 Cache-Status. The shared cache is {@code strata}: {@code hit} (with {@code ttl} negative

@@ -5,8 +5,7 @@ import java.util.Base64;
 
 /** List cursors: the last id of the page, base64url-encoded so that clients treat it as opaque. */
 final class Cursor {
-    private Cursor() {
-    }
+    private Cursor() {}
 
     static String encode(String lastId) {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(lastId.getBytes(StandardCharsets.UTF_8));

@@ -3,8 +3,6 @@ package io.strata.gateway.rest;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 
 import jakarta.ws.rs.Consumes;
@@ -37,7 +35,6 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.smallrye.mutiny.Uni;
-import io.strata.cache.CacheStatus;
 import io.strata.cache.CachedLookup;
 import io.strata.cache.DocumentCache;
 import io.strata.gateway.config.ApiConfig;
@@ -84,35 +81,70 @@ public class DocumentResource {
     @GET
     @Path("docs/{id}")
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(operationId = "getDocument", summary = "Read a document",
-            description = "Answers the body byte for byte as it was written, through the cache. Needs `read:<collection>`.")
+    @Operation(
+            operationId = "getDocument",
+            summary = "Read a document",
+            description =
+                    "Answers the body byte for byte as it was written, through the cache. Needs `read:<collection>`.")
     @SecurityRequirement(name = BEARER, scopes = READ_SCOPE)
-    @APIResponse(responseCode = "200", description = "The document",
-            headers = { @Header(name = "ETag", ref = "ETag"), @Header(name = "Cache-Status", ref = "Cache-Status") },
-            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(description = ANY_JSON),
-                    examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
-    @APIResponse(responseCode = "304", description = "If-None-Match matched the current version: no body.",
-            headers = { @Header(name = "ETag", ref = "ETag"), @Header(name = "Cache-Status", ref = "Cache-Status") })
-    @APIResponse(responseCode = "400", description = "Invalid collection name or id",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
-                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
-                    @ExampleObject(name = "invalid-id", ref = "invalid-id") }))
-    @APIResponse(responseCode = "404", description = "No such document", headers = @Header(name = "Cache-Status", ref = "Cache-Status"),
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
-                    examples = @ExampleObject(name = "not-found", ref = "not-found")))
-    @APIResponse(responseCode = "503", ref = "Unavailable",
+    @APIResponse(
+            responseCode = "200",
+            description = "The document",
+            headers = {@Header(name = "ETag", ref = "ETag"), @Header(name = "Cache-Status", ref = "Cache-Status")},
+            content =
+                    @Content(
+                            mediaType = MediaType.APPLICATION_JSON,
+                            schema = @Schema(description = ANY_JSON),
+                            examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
+    @APIResponse(
+            responseCode = "304",
+            description = "If-None-Match matched the current version: no body.",
+            headers = {@Header(name = "ETag", ref = "ETag"), @Header(name = "Cache-Status", ref = "Cache-Status")})
+    @APIResponse(
+            responseCode = "400",
+            description = "Invalid collection name or id",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = {
+                                @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                                @ExampleObject(name = "invalid-id", ref = "invalid-id")
+                            }))
+    @APIResponse(
+            responseCode = "404",
+            description = "No such document",
+            headers = @Header(name = "Cache-Status", ref = "Cache-Status"),
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = @ExampleObject(name = "not-found", ref = "not-found")))
+    @APIResponse(
+            responseCode = "503",
+            ref = "Unavailable",
             description = "Storage cannot answer and no cached copy is usable (see stale-if-error)")
-    public Uni<Response> get(@Parameter(ref = "collection") @PathParam("collection") String collection,
+    public Uni<Response> get(
+            @Parameter(ref = "collection") @PathParam("collection") String collection,
             @Parameter(ref = "id") @PathParam("id") String id,
-            @Parameter(description = "Entity tags (`\"7\"`, a list, or `*`; weak comparison): 304 when one matches the current version",
-                    example = "\"7\"") @HeaderParam("If-None-Match") String ifNoneMatch,
-            @Parameter(description = "`no-cache`: read storage and refresh the cache; `stale-if-error=N`: accept a copy up to N s past "
-                    + "freshness when storage fails; `max-stale=N`: accept an answer up to N s behind the latest write (may come from "
-                    + "the near cache); `max-stale=0`: strict. Other directives are ignored.", example = "max-stale=1")
-            @HeaderParam("Cache-Control") String cacheControl) {
+            @Parameter(
+                            description =
+                                    "Entity tags (`\"7\"`, a list, or `*`; weak comparison): 304 when one matches the current version",
+                            example = "\"7\"")
+                    @HeaderParam("If-None-Match")
+                    String ifNoneMatch,
+            @Parameter(
+                            description =
+                                    "`no-cache`: read storage and refresh the cache; `stale-if-error=N`: accept a copy up to N s past "
+                                            + "freshness when storage fails; `max-stale=N`: accept an answer up to N s behind the latest write (may come from "
+                                            + "the near cache); `max-stale=0`: strict. Other directives are ignored.",
+                            example = "max-stale=1")
+                    @HeaderParam("Cache-Control")
+                    String cacheControl) {
         Names.collection(collection);
         Names.id(id);
-        return cache.read(collection, id, CacheControl.readOptions(cacheControl)).map(read -> answer(read, ifNoneMatch));
+        return cache.read(collection, id, CacheControl.readOptions(cacheControl))
+                .map(read -> answer(read, ifNoneMatch));
     }
 
     private static Response answer(CachedLookup read, String ifNoneMatch) {
@@ -120,48 +152,85 @@ public class DocumentResource {
         if (read.lookup() instanceof Lookup.Found found) {
             Document document = found.document();
             if (Preconditions.noneMatchHits(ifNoneMatch, document.version())) {
-                return Response.notModified().header("ETag", document.etag()).header("Cache-Status", cacheStatus).build();
+                return Response.notModified()
+                        .header("ETag", document.etag())
+                        .header("Cache-Status", cacheStatus)
+                        .build();
             }
             return Response.ok(document.body(), MediaType.APPLICATION_JSON_TYPE)
-                    .header("ETag", document.etag()).header("Cache-Status", cacheStatus).build();
+                    .header("ETag", document.etag())
+                    .header("Cache-Status", cacheStatus)
+                    .build();
         }
-        return Response.fromResponse(ProblemMappers.toResponse(
-                new Problem(404, "not-found", "Not found", "no such document"))).header("Cache-Status", cacheStatus).build();
+        return Response.fromResponse(
+                        ProblemMappers.toResponse(new Problem(404, "not-found", "Not found", "no such document")))
+                .header("Cache-Status", cacheStatus)
+                .build();
     }
-
 
     @Access(Need.WRITE)
     @PUT
     @Path("docs/{id}")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(operationId = "putDocument", summary = "Create or replace a document",
-            description = "The body is any JSON value (UTF-8, at most 1 MiB, nested at most 128 deep, no repeated member names), "
-                    + "stored byte for byte. Needs `write:<collection>`.")
+    @Operation(
+            operationId = "putDocument",
+            summary = "Create or replace a document",
+            description =
+                    "The body is any JSON value (UTF-8, at most 1 MiB, nested at most 128 deep, no repeated member names), "
+                            + "stored byte for byte. Needs `write:<collection>`.")
     @SecurityRequirement(name = BEARER, scopes = WRITE_SCOPE)
-    @APIResponse(responseCode = "200", description = "Replaced: the document as stored",
+    @APIResponse(
+            responseCode = "200",
+            description = "Replaced: the document as stored",
             headers = @Header(name = "ETag", ref = "ETag"),
-            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(description = ANY_JSON),
-                    examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
-    @APIResponse(responseCode = "201", description = "Created: the document as stored",
-            headers = { @Header(name = "ETag", ref = "ETag"), @Header(name = "Location", ref = "Location") },
-            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(description = ANY_JSON),
-                    examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
-    @APIResponse(responseCode = "400", description = "Malformed JSON or invalid name",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
-                    @ExampleObject(name = "malformed-json", ref = "malformed-json"),
-                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
-                    @ExampleObject(name = "invalid-id", ref = "invalid-id") }))
-    @APIResponse(responseCode = "412", description = "If-Match or If-None-Match does not hold (If-Match on an absent document too)",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
-                    examples = @ExampleObject(name = "precondition-failed", ref = "precondition-failed")))
-    public Uni<Response> put(@Parameter(ref = "collection") @PathParam("collection") String collection,
+            content =
+                    @Content(
+                            mediaType = MediaType.APPLICATION_JSON,
+                            schema = @Schema(description = ANY_JSON),
+                            examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
+    @APIResponse(
+            responseCode = "201",
+            description = "Created: the document as stored",
+            headers = {@Header(name = "ETag", ref = "ETag"), @Header(name = "Location", ref = "Location")},
+            content =
+                    @Content(
+                            mediaType = MediaType.APPLICATION_JSON,
+                            schema = @Schema(description = ANY_JSON),
+                            examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
+    @APIResponse(
+            responseCode = "400",
+            description = "Malformed JSON or invalid name",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = {
+                                @ExampleObject(name = "malformed-json", ref = "malformed-json"),
+                                @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                                @ExampleObject(name = "invalid-id", ref = "invalid-id")
+                            }))
+    @APIResponse(
+            responseCode = "412",
+            description = "If-Match or If-None-Match does not hold (If-Match on an absent document too)",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = @ExampleObject(name = "precondition-failed", ref = "precondition-failed")))
+    public Uni<Response> put(
+            @Parameter(ref = "collection") @PathParam("collection") String collection,
             @Parameter(ref = "id") @PathParam("id") String id,
             @Parameter(ref = "IfMatch") @HeaderParam("If-Match") String ifMatch,
             @Parameter(ref = "IfNoneMatchWrite") @HeaderParam("If-None-Match") String ifNoneMatch,
-            @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
-                    schema = @Schema(description = ANY_JSON), examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
-            byte[] body) {
+            @RequestBody(
+                            required = true,
+                            content =
+                                    @Content(
+                                            mediaType = MediaType.APPLICATION_JSON,
+                                            schema = @Schema(description = ANY_JSON),
+                                            examples = @ExampleObject(name = "document", value = EXAMPLE_DOCUMENT)))
+                    byte[] body) {
         Names.collection(collection);
         Names.id(id);
         checkSize(body);
@@ -175,37 +244,88 @@ public class DocumentResource {
     @Path("docs/{id}")
     @Consumes(MERGE_PATCH_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(operationId = "patchDocument", summary = "Change a document with a JSON merge patch (RFC 7396)",
-            description = "Members set to null are removed, others replaced or added; a patch that is not an object replaces "
-                    + "the document. The result is at most 1 MiB. Needs `write:<collection>`.")
+    @Operation(
+            operationId = "patchDocument",
+            summary = "Change a document with a JSON merge patch (RFC 7396)",
+            description =
+                    "Members set to null are removed, others replaced or added; a patch that is not an object replaces "
+                            + "the document. The result is at most 1 MiB. Needs `write:<collection>`.")
     @SecurityRequirement(name = BEARER, scopes = WRITE_SCOPE)
-    @APIResponse(responseCode = "200", description = "The patched document", headers = @Header(name = "ETag", ref = "ETag"),
-            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(description = ANY_JSON),
-                    examples = @ExampleObject(name = "document", value = "{\"title\":\"Dune\",\"author\":\"Herbert\"}")))
-    @APIResponse(responseCode = "400", description = "Malformed JSON or invalid name",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
-                    @ExampleObject(name = "malformed-json", ref = "malformed-json"),
-                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
-                    @ExampleObject(name = "invalid-id", ref = "invalid-id") }))
-    @APIResponse(responseCode = "404", description = "No such document",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
-                    examples = @ExampleObject(name = "not-found", ref = "not-found")))
-    @APIResponse(responseCode = "409", description = "The document kept changing while the patch was applied; try again",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
-                    examples = @ExampleObject(name = "conflict", ref = "conflict")))
-    @APIResponse(responseCode = "412", description = "If-Match does not hold (checked before 404)",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
-                    examples = @ExampleObject(name = "precondition-failed", ref = "precondition-failed")))
-    @APIResponse(responseCode = "413", description = "The patch is over 1 MiB, or the patched document would be",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
-                    examples = @ExampleObject(name = "too-large", ref = "too-large")))
-    @APIResponse(responseCode = "503", ref = "UnavailableOrBusy", description = "Storage unavailable, or too many patches at once")
-    public Uni<Response> patch(@Parameter(ref = "collection") @PathParam("collection") String collection,
+    @APIResponse(
+            responseCode = "200",
+            description = "The patched document",
+            headers = @Header(name = "ETag", ref = "ETag"),
+            content =
+                    @Content(
+                            mediaType = MediaType.APPLICATION_JSON,
+                            schema = @Schema(description = ANY_JSON),
+                            examples =
+                                    @ExampleObject(
+                                            name = "document",
+                                            value = "{\"title\":\"Dune\",\"author\":\"Herbert\"}")))
+    @APIResponse(
+            responseCode = "400",
+            description = "Malformed JSON or invalid name",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = {
+                                @ExampleObject(name = "malformed-json", ref = "malformed-json"),
+                                @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                                @ExampleObject(name = "invalid-id", ref = "invalid-id")
+                            }))
+    @APIResponse(
+            responseCode = "404",
+            description = "No such document",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = @ExampleObject(name = "not-found", ref = "not-found")))
+    @APIResponse(
+            responseCode = "409",
+            description = "The document kept changing while the patch was applied; try again",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = @ExampleObject(name = "conflict", ref = "conflict")))
+    @APIResponse(
+            responseCode = "412",
+            description = "If-Match does not hold (checked before 404)",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = @ExampleObject(name = "precondition-failed", ref = "precondition-failed")))
+    @APIResponse(
+            responseCode = "413",
+            description = "The patch is over 1 MiB, or the patched document would be",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = @ExampleObject(name = "too-large", ref = "too-large")))
+    @APIResponse(
+            responseCode = "503",
+            ref = "UnavailableOrBusy",
+            description = "Storage unavailable, or too many patches at once")
+    public Uni<Response> patch(
+            @Parameter(ref = "collection") @PathParam("collection") String collection,
             @Parameter(ref = "id") @PathParam("id") String id,
             @Parameter(ref = "IfMatch") @HeaderParam("If-Match") String ifMatch,
-            @RequestBody(required = true, content = @Content(mediaType = MERGE_PATCH_JSON, schema = @Schema(description = "A JSON merge patch (RFC 7396)."),
-                    examples = @ExampleObject(name = "patch", value = "{\"year\":null,\"author\":\"Herbert\"}")))
-            byte[] body) {
+            @RequestBody(
+                            required = true,
+                            content =
+                                    @Content(
+                                            mediaType = MERGE_PATCH_JSON,
+                                            schema = @Schema(description = "A JSON merge patch (RFC 7396)."),
+                                            examples =
+                                                    @ExampleObject(
+                                                            name = "patch",
+                                                            value = "{\"year\":null,\"author\":\"Herbert\"}")))
+                    byte[] body) {
         Names.collection(collection);
         Names.id(id);
         checkSize(body);
@@ -220,58 +340,116 @@ public class DocumentResource {
                 throw e;
             }
             Precondition precondition = Preconditions.of(ifMatch, null);
-            return cache.update(collection, id, precondition, current -> json.mergePatch(current, patch, config.maxBodyBytes()))
+            return cache.update(
+                            collection,
+                            id,
+                            precondition,
+                            current -> json.mergePatch(current, patch, config.maxBodyBytes()))
                     .map(DocumentResource::written)
-                    .onTermination().invoke(reservation::release);
+                    .onTermination()
+                    .invoke(reservation::release);
         });
     }
 
     @Access(Need.WRITE)
     @DELETE
     @Path("docs/{id}")
-    @Operation(operationId = "deleteDocument", summary = "Delete a document", description = "Needs `write:<collection>`.")
+    @Operation(
+            operationId = "deleteDocument",
+            summary = "Delete a document",
+            description = "Needs `write:<collection>`.")
     @SecurityRequirement(name = BEARER, scopes = WRITE_SCOPE)
     @APIResponse(responseCode = "204", description = "Deleted")
-    @APIResponse(responseCode = "400", description = "Invalid collection name or id",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
-                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
-                    @ExampleObject(name = "invalid-id", ref = "invalid-id") }))
-    @APIResponse(responseCode = "404", description = "No such document",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
-                    examples = @ExampleObject(name = "not-found", ref = "not-found")))
-    @APIResponse(responseCode = "412", description = "If-Match does not hold (also when the document is absent)",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"),
-                    examples = @ExampleObject(name = "precondition-failed", ref = "precondition-failed")))
-    public Uni<Response> delete(@Parameter(ref = "collection") @PathParam("collection") String collection,
+    @APIResponse(
+            responseCode = "400",
+            description = "Invalid collection name or id",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = {
+                                @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                                @ExampleObject(name = "invalid-id", ref = "invalid-id")
+                            }))
+    @APIResponse(
+            responseCode = "404",
+            description = "No such document",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = @ExampleObject(name = "not-found", ref = "not-found")))
+    @APIResponse(
+            responseCode = "412",
+            description = "If-Match does not hold (also when the document is absent)",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = @ExampleObject(name = "precondition-failed", ref = "precondition-failed")))
+    public Uni<Response> delete(
+            @Parameter(ref = "collection") @PathParam("collection") String collection,
             @Parameter(ref = "id") @PathParam("id") String id,
             @Parameter(ref = "IfMatch") @HeaderParam("If-Match") String ifMatch) {
         Names.collection(collection);
         Names.id(id);
-        return cache.delete(collection, id, Preconditions.of(ifMatch, null)).map(deleted -> Response.noContent().build());
+        return cache.delete(collection, id, Preconditions.of(ifMatch, null))
+                .map(deleted -> Response.noContent().build());
     }
 
     @Access(Need.READ)
     @GET
     @Path("docs")
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(operationId = "listDocuments", summary = "List documents in byte order of ids",
-            description = "A page of at most `limit` documents and at most 1 MiB of them (at least one), read from storage; "
-                    + "`next` continues after it. Needs `read:<collection>`.")
+    @Operation(
+            operationId = "listDocuments",
+            summary = "List documents in byte order of ids",
+            description =
+                    "A page of at most `limit` documents and at most 1 MiB of them (at least one), read from storage; "
+                            + "`next` continues after it. Needs `read:<collection>`.")
     @SecurityRequirement(name = BEARER, scopes = READ_SCOPE)
-    @APIResponse(responseCode = "200", description = "A page", headers = @Header(name = "Cache-Status", ref = "Cache-Status"),
-            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(ref = "Page"),
-                    examples = @ExampleObject(name = "page", value = "{\"items\":[{\"id\":\"dune\",\"version\":7,"
-                            + "\"doc\":{\"title\":\"Dune\"}}],\"next\":\"ZHVuZQ\"}")))
-    @APIResponse(responseCode = "400", description = "Bad collection name, limit or cursor",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
-                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
-                    @ExampleObject(name = "invalid-limit", ref = "invalid-limit"),
-                    @ExampleObject(name = "invalid-cursor", ref = "invalid-cursor") }))
-    @APIResponse(responseCode = "503", ref = "UnavailableOrBusy", description = "Storage unavailable, or too many large answers at once")
-    public Uni<Response> list(@Parameter(ref = "collection") @PathParam("collection") String collection,
-            @Parameter(description = "Page size, 1 to 1000 (default 100)",
-                    schema = @Schema(type = SchemaType.INTEGER, format = "int32", minimum = "1", maximum = "1000", defaultValue = "100"))
-            @QueryParam("limit") String limit,
+    @APIResponse(
+            responseCode = "200",
+            description = "A page",
+            headers = @Header(name = "Cache-Status", ref = "Cache-Status"),
+            content =
+                    @Content(
+                            mediaType = MediaType.APPLICATION_JSON,
+                            schema = @Schema(ref = "Page"),
+                            examples =
+                                    @ExampleObject(
+                                            name = "page",
+                                            value = "{\"items\":[{\"id\":\"dune\",\"version\":7,"
+                                                    + "\"doc\":{\"title\":\"Dune\"}}],\"next\":\"ZHVuZQ\"}")))
+    @APIResponse(
+            responseCode = "400",
+            description = "Bad collection name, limit or cursor",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = {
+                                @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                                @ExampleObject(name = "invalid-limit", ref = "invalid-limit"),
+                                @ExampleObject(name = "invalid-cursor", ref = "invalid-cursor")
+                            }))
+    @APIResponse(
+            responseCode = "503",
+            ref = "UnavailableOrBusy",
+            description = "Storage unavailable, or too many large answers at once")
+    public Uni<Response> list(
+            @Parameter(ref = "collection") @PathParam("collection") String collection,
+            @Parameter(
+                            description = "Page size, 1 to 1000 (default 100)",
+                            schema =
+                                    @Schema(
+                                            type = SchemaType.INTEGER,
+                                            format = "int32",
+                                            minimum = "1",
+                                            maximum = "1000",
+                                            defaultValue = "100"))
+                    @QueryParam("limit")
+                    String limit,
             @Parameter(description = "Opaque cursor: a previous page's `next`") @QueryParam("after") String after,
             @Context RoutingContext routing) {
         Names.collection(collection);
@@ -279,26 +457,33 @@ public class DocumentResource {
         String afterId = after == null ? null : Cursor.decode(after);
         long budget = config.listMaxResponseBytes();
         // the page's bodies, then its answer: at most twice the budget while it is being built
-        return memory.reserve(2 * budget).flatMap(reservation -> cache.list(collection, afterId, pageSize, budget).map(page -> {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            out.writeBytes("{\"items\":".getBytes(StandardCharsets.UTF_8));
-            JsonBodies.writeItems(out, page.documents());
-            out.writeBytes(",\"next\":".getBytes(StandardCharsets.UTF_8));
-            if (page.lastId() == null) {
-                out.writeBytes("null".getBytes(StandardCharsets.UTF_8));
-            } else {
-                JsonBodies.writeString(out, Cursor.encode(page.lastId()));
-            }
-            out.write('}');
-            byte[] answer = out.toByteArray();
-            reservation.shrinkTo(answer.length);
-            routing.addEndHandler(ended -> reservation.release());
-            // pages are read from storage, never from the cache
-            return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE)
-                    .header("Cache-Status", "strata; fwd=bypass").build();
-        })
-                // a client that leaves before the answer is built cancels this: nothing else would give its share back
-                .onFailure().invoke(reservation::release).onCancellation().invoke(reservation::release));
+        return memory.reserve(2 * budget)
+                .flatMap(reservation -> cache.list(collection, afterId, pageSize, budget)
+                        .map(page -> {
+                            ByteArrayOutputStream out = new ByteArrayOutputStream();
+                            out.writeBytes("{\"items\":".getBytes(StandardCharsets.UTF_8));
+                            JsonBodies.writeItems(out, page.documents());
+                            out.writeBytes(",\"next\":".getBytes(StandardCharsets.UTF_8));
+                            if (page.lastId() == null) {
+                                out.writeBytes("null".getBytes(StandardCharsets.UTF_8));
+                            } else {
+                                JsonBodies.writeString(out, Cursor.encode(page.lastId()));
+                            }
+                            out.write('}');
+                            byte[] answer = out.toByteArray();
+                            reservation.shrinkTo(answer.length);
+                            routing.addEndHandler(ended -> reservation.release());
+                            // pages are read from storage, never from the cache
+                            return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE)
+                                    .header("Cache-Status", "strata; fwd=bypass")
+                                    .build();
+                        })
+                        // a client that leaves before the answer is built cancels this: nothing else would give its
+                        // share back
+                        .onFailure()
+                        .invoke(reservation::release)
+                        .onCancellation()
+                        .invoke(reservation::release));
     }
 
     @Access(Need.READ)
@@ -306,47 +491,86 @@ public class DocumentResource {
     @Path("docs:batchGet")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(operationId = "batchGetDocuments", summary = "Read many documents through the cache",
-            description = "At most 1000 ids. The answer holds at most 4 MiB of documents (at least one); the ids that did not fit "
-                    + "are `unprocessed`, to ask for again. Needs `read:<collection>`.")
+    @Operation(
+            operationId = "batchGetDocuments",
+            summary = "Read many documents through the cache",
+            description =
+                    "At most 1000 ids. The answer holds at most 4 MiB of documents (at least one); the ids that did not fit "
+                            + "are `unprocessed`, to ask for again. Needs `read:<collection>`.")
     @SecurityRequirement(name = BEARER, scopes = READ_SCOPE)
-    @APIResponse(responseCode = "200", description = "The documents found, the ids missing and the ids to ask again",
-            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(ref = "BatchGetResult"),
-                    examples = @ExampleObject(name = "result", value = "{\"found\":[{\"id\":\"dune\",\"version\":7,"
-                            + "\"doc\":{\"title\":\"Dune\"}}],\"missing\":[\"emma\"],\"unprocessed\":[]}")))
-    @APIResponse(responseCode = "400", description = "Malformed request, invalid id or too many ids",
-            content = @Content(mediaType = PROBLEM, schema = @Schema(ref = "Problem"), examples = {
-                    @ExampleObject(name = "malformed-json", ref = "malformed-json"),
-                    @ExampleObject(name = "invalid-batch", ref = "invalid-batch"),
-                    @ExampleObject(name = "too-many-ids", ref = "too-many-ids"),
-                    @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
-                    @ExampleObject(name = "invalid-id", ref = "invalid-id") }))
-    @APIResponse(responseCode = "503", ref = "UnavailableOrBusy", description = "Storage unavailable, or too many large answers at once")
-    public Uni<Response> batchGet(@Parameter(ref = "collection") @PathParam("collection") String collection,
-            @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(ref = "BatchGetRequest"),
-                    examples = @ExampleObject(name = "ids", value = "{\"ids\":[\"dune\",\"emma\"]}")))
-            byte[] body, @Context RoutingContext routing) {
+    @APIResponse(
+            responseCode = "200",
+            description = "The documents found, the ids missing and the ids to ask again",
+            content =
+                    @Content(
+                            mediaType = MediaType.APPLICATION_JSON,
+                            schema = @Schema(ref = "BatchGetResult"),
+                            examples =
+                                    @ExampleObject(
+                                            name = "result",
+                                            value =
+                                                    "{\"found\":[{\"id\":\"dune\",\"version\":7,"
+                                                            + "\"doc\":{\"title\":\"Dune\"}}],\"missing\":[\"emma\"],\"unprocessed\":[]}")))
+    @APIResponse(
+            responseCode = "400",
+            description = "Malformed request, invalid id or too many ids",
+            content =
+                    @Content(
+                            mediaType = PROBLEM,
+                            schema = @Schema(ref = "Problem"),
+                            examples = {
+                                @ExampleObject(name = "malformed-json", ref = "malformed-json"),
+                                @ExampleObject(name = "invalid-batch", ref = "invalid-batch"),
+                                @ExampleObject(name = "too-many-ids", ref = "too-many-ids"),
+                                @ExampleObject(name = "invalid-collection", ref = "invalid-collection"),
+                                @ExampleObject(name = "invalid-id", ref = "invalid-id")
+                            }))
+    @APIResponse(
+            responseCode = "503",
+            ref = "UnavailableOrBusy",
+            description = "Storage unavailable, or too many large answers at once")
+    public Uni<Response> batchGet(
+            @Parameter(ref = "collection") @PathParam("collection") String collection,
+            @RequestBody(
+                            required = true,
+                            content =
+                                    @Content(
+                                            mediaType = MediaType.APPLICATION_JSON,
+                                            schema = @Schema(ref = "BatchGetRequest"),
+                                            examples =
+                                                    @ExampleObject(
+                                                            name = "ids",
+                                                            value = "{\"ids\":[\"dune\",\"emma\"]}")))
+                    byte[] body,
+            @Context RoutingContext routing) {
         Names.collection(collection);
         checkSize(body);
         List<String> ids = batchIds(body);
         long budget = config.batchMaxResponseBytes();
         // bodies from Redis and from storage (each within the budget), then the answer
-        return memory.reserve(3 * budget).flatMap(reservation -> cache.readMany(collection, ids, budget).map(batch -> {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            out.writeBytes("{\"found\":".getBytes(StandardCharsets.UTF_8));
-            JsonBodies.writeItems(out, batch.found());
-            out.writeBytes(",\"missing\":".getBytes(StandardCharsets.UTF_8));
-            JsonBodies.writeStrings(out, batch.missing());
-            out.writeBytes(",\"unprocessed\":".getBytes(StandardCharsets.UTF_8));
-            JsonBodies.writeStrings(out, batch.unprocessed());
-            out.write('}');
-            byte[] answer = out.toByteArray();
-            reservation.shrinkTo(answer.length);
-            routing.addEndHandler(ended -> reservation.release());
-            return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE).build();
-        })
-                // a client that leaves before the answer is built cancels this: nothing else would give its share back
-                .onFailure().invoke(reservation::release).onCancellation().invoke(reservation::release));
+        return memory.reserve(3 * budget)
+                .flatMap(reservation -> cache.readMany(collection, ids, budget)
+                        .map(batch -> {
+                            ByteArrayOutputStream out = new ByteArrayOutputStream();
+                            out.writeBytes("{\"found\":".getBytes(StandardCharsets.UTF_8));
+                            JsonBodies.writeItems(out, batch.found());
+                            out.writeBytes(",\"missing\":".getBytes(StandardCharsets.UTF_8));
+                            JsonBodies.writeStrings(out, batch.missing());
+                            out.writeBytes(",\"unprocessed\":".getBytes(StandardCharsets.UTF_8));
+                            JsonBodies.writeStrings(out, batch.unprocessed());
+                            out.write('}');
+                            byte[] answer = out.toByteArray();
+                            reservation.shrinkTo(answer.length);
+                            routing.addEndHandler(ended -> reservation.release());
+                            return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE)
+                                    .build();
+                        })
+                        // a client that leaves before the answer is built cancels this: nothing else would give its
+                        // share back
+                        .onFailure()
+                        .invoke(reservation::release)
+                        .onCancellation()
+                        .invoke(reservation::release));
     }
 
     private List<String> batchIds(byte[] body) {
@@ -382,12 +606,18 @@ public class DocumentResource {
         Response.ResponseBuilder builder = write.created()
                 ? Response.created(URI.create("/v1/" + write.collection() + "/docs/" + write.id()))
                 : Response.ok();
-        return builder.entity(document.body()).type(MediaType.APPLICATION_JSON_TYPE).header("ETag", document.etag()).build();
+        return builder.entity(document.body())
+                .type(MediaType.APPLICATION_JSON_TYPE)
+                .header("ETag", document.etag())
+                .build();
     }
 
     private void checkSize(byte[] body) {
         if (body != null && body.length > config.maxBodyBytes()) {
-            throw new Problem(413, "too-large", "Content too large",
+            throw new Problem(
+                    413,
+                    "too-large",
+                    "Content too large",
                     "the body exceeds the limit of " + config.maxBodyBytes() + " bytes");
         }
     }

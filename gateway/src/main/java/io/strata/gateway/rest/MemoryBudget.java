@@ -46,8 +46,7 @@ public class MemoryBudget {
         }
     }
 
-    private record Waiter(long bytes, CompletableFuture<Reservation> granted, AtomicBoolean done) {
-    }
+    private record Waiter(long bytes, CompletableFuture<Reservation> granted, AtomicBoolean done) {}
 
     private final long capacity;
     private final Duration maxWait;
@@ -96,9 +95,12 @@ public class MemoryBudget {
                     waiter.granted().completeExceptionally(busy());
                 }
             });
-            return Uni.createFrom().completionStage(waiter.granted())
-                    .onTermination().invoke(() -> vertx.cancelTimer(timer))
-                    .onCancellation().invoke(() -> {
+            return Uni.createFrom()
+                    .completionStage(waiter.granted())
+                    .onTermination()
+                    .invoke(() -> vertx.cancelTimer(timer))
+                    .onCancellation()
+                    .invoke(() -> {
                         if (!leave(waiter)) {
                             waiter.granted().thenAccept(Reservation::release);
                         }
@@ -118,7 +120,8 @@ public class MemoryBudget {
 
     private Problem busy() {
         refused.increment();
-        return new Problem(503, "busy", "Service busy", "too many large requests are being served; try again shortly", 1);
+        return new Problem(
+                503, "busy", "Service busy", "too many large requests are being served; try again shortly", 1);
     }
 
     private void give(long bytes) {

@@ -8,12 +8,12 @@ final class Names {
     private static final Pattern COLLECTION = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,62}");
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._~:@-]{1,256}");
 
-    private Names() {
-    }
+    private Names() {}
 
     static String collection(String name) {
         if (name == null || !COLLECTION.matcher(name).matches()) {
-            throw Problem.badRequest("invalid-collection",
+            throw Problem.badRequest(
+                    "invalid-collection",
                     "a collection name is 1 to 63 characters from [a-z0-9_.-], starting with a letter or digit");
         }
         return name;
@@ -21,8 +21,8 @@ final class Names {
 
     static String id(String id) {
         if (!isValidId(id)) {
-            throw Problem.badRequest("invalid-id",
-                    "a document id is 1 to 256 characters from [A-Za-z0-9._~:@-], and not '.' or '..'");
+            throw Problem.badRequest(
+                    "invalid-id", "a document id is 1 to 256 characters from [A-Za-z0-9._~:@-], and not '.' or '..'");
         }
         return id;
     }

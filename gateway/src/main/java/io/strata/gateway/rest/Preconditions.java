@@ -12,8 +12,7 @@ import io.strata.storage.Precondition;
  */
 final class Preconditions {
 
-    private Preconditions() {
-    }
+    private Preconditions() {}
 
     static Precondition of(String ifMatch, String ifNoneMatch) {
         if (ifMatch == null && ifNoneMatch == null) {
@@ -21,13 +20,17 @@ final class Preconditions {
         }
         boolean matchAny = isAny(ifMatch);
         boolean noneMatchAny = isAny(ifNoneMatch);
-        return new Precondition(ifMatch == null || matchAny ? null : tags(ifMatch, false), matchAny,
-                ifNoneMatch == null || noneMatchAny ? null : tags(ifNoneMatch, true), noneMatchAny);
+        return new Precondition(
+                ifMatch == null || matchAny ? null : tags(ifMatch, false),
+                matchAny,
+                ifNoneMatch == null || noneMatchAny ? null : tags(ifNoneMatch, true),
+                noneMatchAny);
     }
 
     /** Whether an {@code If-None-Match} header matches {@code version} (a GET answers 304 then). */
     static boolean noneMatchHits(String ifNoneMatch, long version) {
-        return ifNoneMatch != null && (isAny(ifNoneMatch) || tags(ifNoneMatch, true).contains(version));
+        return ifNoneMatch != null
+                && (isAny(ifNoneMatch) || tags(ifNoneMatch, true).contains(version));
     }
 
     private static boolean isAny(String header) {

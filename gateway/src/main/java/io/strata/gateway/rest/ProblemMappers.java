@@ -31,13 +31,22 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response storage(StorageException e) {
-        return toResponse(switch (e) {
-            case StorageException.PreconditionFailed p -> new Problem(412, "precondition-failed", "Precondition failed",
-                    "the document's current version does not satisfy If-Match or If-None-Match");
-            case StorageException.NotFound n -> new Problem(404, "not-found", "Not found", "no such document");
-            case StorageException.Conflict c -> new Problem(409, "conflict", "Conflict",
-                    "the document kept changing while the patch was applied; try again");
-        });
+        return toResponse(
+                switch (e) {
+                    case StorageException.PreconditionFailed p ->
+                        new Problem(
+                                412,
+                                "precondition-failed",
+                                "Precondition failed",
+                                "the document's current version does not satisfy If-Match or If-None-Match");
+                    case StorageException.NotFound n -> new Problem(404, "not-found", "Not found", "no such document");
+                    case StorageException.Conflict c ->
+                        new Problem(
+                                409,
+                                "conflict",
+                                "Conflict",
+                                "the document kept changing while the patch was applied; try again");
+                });
     }
 
     @ServerExceptionMapper
@@ -48,22 +57,33 @@ public class ProblemMappers {
     /** A committed write whose visibility the cache could not guarantee in time: not acknowledged, not lost. */
     @ServerExceptionMapper
     public Response notVisible(io.strata.cache.WriteNotVisibleException e) {
-        return Response.fromResponse(toResponse(new Problem(503, "write-not-visible", "Write committed but not yet visible",
-                e.getMessage(), RETRY_AFTER_SECONDS))).header("ETag", "\"" + e.version() + "\"").build();
+        return Response.fromResponse(toResponse(new Problem(
+                        503,
+                        "write-not-visible",
+                        "Write committed but not yet visible",
+                        e.getMessage(),
+                        RETRY_AFTER_SECONDS)))
+                .header("ETag", "\"" + e.version() + "\"")
+                .build();
     }
 
     @ServerExceptionMapper
     public Response unavailable(StorageUnavailableException e) {
         LOG.debugf("storage unavailable: %s", e.getMessage());
-        return toResponse(new Problem(503, "unavailable", "Service unavailable",
-                "storage is unavailable or overloaded; try again shortly", RETRY_AFTER_SECONDS));
+        return toResponse(new Problem(
+                503,
+                "unavailable",
+                "Service unavailable",
+                "storage is unavailable or overloaded; try again shortly",
+                RETRY_AFTER_SECONDS));
     }
 
     @ServerExceptionMapper
     public Response web(WebApplicationException e) {
         int status = e.getResponse().getStatus();
         String phrase = Response.Status.fromStatusCode(status) != null
-                ? Response.Status.fromStatusCode(status).getReasonPhrase() : "Error";
+                ? Response.Status.fromStatusCode(status).getReasonPhrase()
+                : "Error";
         // one title per problem type, in the catalogue's case ("Not found" whether a document or a route is missing)
         String title = phrase.charAt(0) + phrase.substring(1).toLowerCase(java.util.Locale.ROOT);
         String detail = switch (status) {
@@ -76,7 +96,9 @@ public class ProblemMappers {
         String type = title.toLowerCase().replace(' ', '-');
         Response response = toResponse(new Problem(status, type, title, detail));
         if (status == 405 && e.getResponse().getHeaderString("Allow") != null) {
-            return Response.fromResponse(response).header("Allow", e.getResponse().getHeaderString("Allow")).build();
+            return Response.fromResponse(response)
+                    .header("Allow", e.getResponse().getHeaderString("Allow"))
+                    .build();
         }
         return response;
     }
@@ -98,7 +120,8 @@ public class ProblemMappers {
         body.put("title", problem.title());
         body.put("status", problem.status());
         body.put("detail", problem.detail());
-        Response.ResponseBuilder builder = Response.status(problem.status()).type(PROBLEM_JSON).entity(body);
+        Response.ResponseBuilder builder =
+                Response.status(problem.status()).type(PROBLEM_JSON).entity(body);
         if (problem.retryAfterSeconds() != null) {
             builder.header("Retry-After", problem.retryAfterSeconds());
         }

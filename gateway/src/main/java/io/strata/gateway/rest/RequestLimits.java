@@ -14,8 +14,7 @@ import io.vertx.core.http.HttpServerRequest;
  */
 final class RequestLimits {
 
-    private RequestLimits() {
-    }
+    private RequestLimits() {}
 
     /** {@code "<status> <detail>"} when the request is over a limit or its target is not a URI, else {@code null}. */
     static String check(HttpServerRequest request, ApiConfig config) {
@@ -58,11 +57,16 @@ final class RequestLimits {
         for (int i = 0; i < uri.length(); i++) {
             char c = uri.charAt(i);
             if (c == '%') {
-                if (i + 2 >= uri.length() || Character.digit(uri.charAt(i + 1), 16) < 0 || Character.digit(uri.charAt(i + 2), 16) < 0) {
+                if (i + 2 >= uri.length()
+                        || Character.digit(uri.charAt(i + 1), 16) < 0
+                        || Character.digit(uri.charAt(i + 2), 16) < 0) {
                     return false;
                 }
                 i += 2;
-            } else if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "-._~:/?#[]@!$&'()*+,;=".indexOf(c) >= 0)) {
+            } else if (!(c >= 'a' && c <= 'z'
+                    || c >= 'A' && c <= 'Z'
+                    || c >= '0' && c <= '9'
+                    || "-._~:/?#[]@!$&'()*+,;=".indexOf(c) >= 0)) {
                 return false;
             }
         }

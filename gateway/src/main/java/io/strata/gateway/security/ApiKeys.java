@@ -59,13 +59,13 @@ public class ApiKeys {
     private static final Logger LOG = Logger.getLogger(ApiKeys.class);
     /** What a presented secret may look like: checked before any hashing or lookup. */
     private static final Pattern SECRET = Pattern.compile("[A-Za-z0-9_-]{16,128}");
+
     private static final Duration LAST_KNOWN = Duration.ofMinutes(30);
     /** The shortest pepper accepted: an HMAC-SHA256 key shorter than its output weakens it. */
     static final int MIN_PEPPER_BYTES = 32;
 
     /** A verified key: what the request may do. */
-    public record Verified(String id, List<String> scopes, int rateLimit) {
-    }
+    public record Verified(String id, List<String> scopes, int rateLimit) {}
 
     /** The outcome of presenting a secret: a key, or none (unknown, malformed, revoked, or not looked up). */
     public record Verification(Verified key, boolean throttled) {
@@ -74,8 +74,7 @@ public class ApiKeys {
     }
 
     /** A created key with its secret (the only time the secret exists outside the client). */
-    public record Created(StoredKey key, String secret) {
-    }
+    public record Created(StoredKey key, String secret) {}
 
     /** Completes a lookup that the budget did not allow, for the requests that joined it. */
     private static final RuntimeException NOT_LOOKED_UP = new IllegalStateException("key lookup budget spent") {
@@ -96,6 +95,7 @@ public class ApiKeys {
     private final LookupBudget lookupBudget;
     /** Counts revocations heard; a lookup that saw it change while in flight does not cache its answer. */
     private final AtomicLong revocations = new AtomicLong();
+
     private final Counter storageLookups;
 
     public ApiKeys(ApiKeyStore store, AuthConfig config, MeterRegistry registry) {
@@ -111,9 +111,18 @@ public class ApiKeys {
                 throw new IllegalStateException(e);
             }
         });
-        this.verified = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(config.keyCacheTtl()).build();
-        this.lastKnown = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(LAST_KNOWN).build();
-        this.unknown = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(config.unknownKeyCacheTtl()).build();
+        this.verified = Caffeine.newBuilder()
+                .maximumSize(100_000)
+                .expireAfterWrite(config.keyCacheTtl())
+                .build();
+        this.lastKnown = Caffeine.newBuilder()
+                .maximumSize(100_000)
+                .expireAfterWrite(LAST_KNOWN)
+                .build();
+        this.unknown = Caffeine.newBuilder()
+                .maximumSize(100_000)
+                .expireAfterWrite(config.unknownKeyCacheTtl())
+                .build();
         this.lookupBudget = new LookupBudget(config.keyLookupsPerSecond(), System::nanoTime);
         this.storageLookups = registry.counter("strata.auth.key_lookups");
         store.onRevocation(hash -> {
@@ -129,37 +138,44 @@ public class ApiKeys {
     }
 
     private static byte[] pepper(AuthConfig config) {
-        return config.pepper().filter(p -> !p.isBlank()).map(p -> {
-            byte[] bytes = p.getBytes(StandardCharsets.UTF_8);
-            if (bytes.length < MIN_PEPPER_BYTES) {
-                throw new IllegalStateException("strata.auth.pepper (STRATA_AUTH_PEPPER) must be at least " + MIN_PEPPER_BYTES
-                        + " bytes, e.g. $(openssl rand -hex 32)");
-            }
-            return bytes;
-        }).orElseGet(() -> {
-            if (LaunchMode.current() == LaunchMode.NORMAL) {
-                throw new IllegalStateException("strata.auth.pepper (STRATA_AUTH_PEPPER) is required: "
-                        + "the secret API keys are hashed with, from Vault or a Kubernetes Secret");
-            }
-            byte[] generated = new byte[MIN_PEPPER_BYTES];
-            new SecureRandom().nextBytes(generated);
-            return generated;
-        });
+        return config.pepper()
+                .filter(p -> !p.isBlank())
+                .map(p -> {
+                    byte[] bytes = p.getBytes(StandardCharsets.UTF_8);
+                    if (bytes.length < MIN_PEPPER_BYTES) {
+                        throw new IllegalStateException("strata.auth.pepper (STRATA_AUTH_PEPPER) must be at least "
+                                + MIN_PEPPER_BYTES + " bytes, e.g. $(openssl rand -hex 32)");
+                    }
+                    return bytes;
+                })
+                .orElseGet(() -> {
+                    if (LaunchMode.current() == LaunchMode.NORMAL) {
+                        throw new IllegalStateException("strata.auth.pepper (STRATA_AUTH_PEPPER) is required: "
+                                + "the secret API keys are hashed with, from Vault or a Kubernetes Secret");
+                    }
+                    byte[] generated = new byte[MIN_PEPPER_BYTES];
+                    new SecureRandom().nextBytes(generated);
+                    return generated;
+                });
     }
 
     void start(@Observes StartupEvent event) {
         config.bootstrapAdminKey().filter(k -> !k.isBlank()).ifPresent(secret -> {
             if (!SECRET.matcher(secret).matches()) {
-                throw new IllegalStateException("strata.auth.bootstrap-admin-key must be 16-128 characters of [A-Za-z0-9_-]");
+                throw new IllegalStateException(
+                        "strata.auth.bootstrap-admin-key must be 16-128 characters of [A-Za-z0-9_-]");
             }
             String hash = hash(secret);
             store.create("key_boot_" + hash.substring(0, 12), "bootstrap admin", hash, List.of(Scopes.ADMIN), 0)
-                    .await().atMost(Duration.ofSeconds(30));
+                    .await()
+                    .atMost(Duration.ofSeconds(30));
         });
         if (LaunchMode.current() == LaunchMode.DEVELOPMENT) {
             Created dev = create("dev admin", List.of(Scopes.ADMIN), 0).await().atMost(Duration.ofSeconds(30));
-            LOG.infof("Dev mode admin API key (this instance only, never in production): %s%n"
-                    + "  curl -H 'Authorization: Bearer %s' localhost:8080/v1/books/docs", dev.secret(), dev.secret());
+            LOG.infof(
+                    "Dev mode admin API key (this instance only, never in production): %s%n"
+                            + "  curl -H 'Authorization: Bearer %s' localhost:8080/v1/books/docs",
+                    dev.secret(), dev.secret());
         }
     }
 
@@ -193,36 +209,47 @@ public class ApiKeys {
             lookUp(hash, lookup);
             running = lookup;
         }
-        return Uni.createFrom().completionStage(running).map(key -> key == null || key.revoked() ? Verification.INVALID
-                : new Verification(new Verified(key.id(), key.scopes(), key.rateLimit()), false))
-                .onFailure(failure -> failure == NOT_LOOKED_UP).recoverWithItem(Verification.THROTTLED)
-                .onFailure(StorageUnavailableException.class).recoverWithUni(failure -> {
+        return Uni.createFrom()
+                .completionStage(running)
+                .map(key -> key == null || key.revoked()
+                        ? Verification.INVALID
+                        : new Verification(new Verified(key.id(), key.scopes(), key.rateLimit()), false))
+                .onFailure(failure -> failure == NOT_LOOKED_UP)
+                .recoverWithItem(Verification.THROTTLED)
+                .onFailure(StorageUnavailableException.class)
+                .recoverWithUni(failure -> {
                     Verified known = lastKnown.getIfPresent(hash);
-                    return known != null ? Uni.createFrom().item(new Verification(known, false)) : Uni.createFrom().failure(failure);
+                    return known != null
+                            ? Uni.createFrom().item(new Verification(known, false))
+                            : Uni.createFrom().failure(failure);
                 });
     }
 
     private void lookUp(String hash, CompletableFuture<StoredKey> lookup) {
         long revocationsBefore = revocations.get();
         storageLookups.increment();
-        store.findByHash(hash).subscribe().with(key -> {
-            // a revocation heard meanwhile may concern this key and may have come after the read
-            if (revocations.get() == revocationsBefore) {
-                if (key == null || key.revoked()) {
-                    unknown.put(hash, Boolean.TRUE);
-                    lastKnown.invalidate(hash);
-                } else {
-                    Verified v = new Verified(key.id(), key.scopes(), key.rateLimit());
-                    verified.put(hash, v);
-                    lastKnown.put(hash, v);
-                }
-            }
-            lookups.remove(hash, lookup);
-            lookup.complete(key);
-        }, failure -> {
-            lookups.remove(hash, lookup);
-            lookup.completeExceptionally(failure);
-        });
+        store.findByHash(hash)
+                .subscribe()
+                .with(
+                        key -> {
+                            // a revocation heard meanwhile may concern this key and may have come after the read
+                            if (revocations.get() == revocationsBefore) {
+                                if (key == null || key.revoked()) {
+                                    unknown.put(hash, Boolean.TRUE);
+                                    lastKnown.invalidate(hash);
+                                } else {
+                                    Verified v = new Verified(key.id(), key.scopes(), key.rateLimit());
+                                    verified.put(hash, v);
+                                    lastKnown.put(hash, v);
+                                }
+                            }
+                            lookups.remove(hash, lookup);
+                            lookup.complete(key);
+                        },
+                        failure -> {
+                            lookups.remove(hash, lookup);
+                            lookup.completeExceptionally(failure);
+                        });
     }
 
     /** Creates a key; its secret is in the answer and nowhere else. */

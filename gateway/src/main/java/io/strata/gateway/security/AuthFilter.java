@@ -70,23 +70,35 @@ public class AuthFilter {
             return Uni.createFrom().item(unauthorized("the Authorization header is not 'Bearer <key>'", null));
         }
         String collection = uri.getPathParameters().getFirst("collection");
-        return keys.verify(secret).flatMap(verification -> {
-            ApiKeys.Verified key = verification.key();
-            if (key == null) {
-                refusals.count(verification.throttled() ? Reason.LOOKUP_BUDGET : Reason.INVALID_KEY);
-                return Uni.createFrom().item(verification.throttled()
-                        ? unauthorized("too many unknown API keys are being presented to this instance; try again", 1)
-                        : unauthorized("the API key is not valid", null));
-            }
-            request.setProperty(KEY, key.id());
-            if (!permitted(key, access.value(), collection)) {
-                refusals.count(Reason.FORBIDDEN);
-                return Uni.createFrom().item(forbidden());
-            }
-            return limit(request, key);
-        }).onFailure().recoverWithItem(failure -> failure instanceof Problem problem ? ProblemMappers.toResponse(problem)
-                : ProblemMappers.toResponse(new Problem(503, "unavailable", "Service unavailable",
-                        "API keys cannot be verified right now", 1)));
+        return keys.verify(secret)
+                .flatMap(verification -> {
+                    ApiKeys.Verified key = verification.key();
+                    if (key == null) {
+                        refusals.count(verification.throttled() ? Reason.LOOKUP_BUDGET : Reason.INVALID_KEY);
+                        return Uni.createFrom()
+                                .item(
+                                        verification.throttled()
+                                                ? unauthorized(
+                                                        "too many unknown API keys are being presented to this instance; try again",
+                                                        1)
+                                                : unauthorized("the API key is not valid", null));
+                    }
+                    request.setProperty(KEY, key.id());
+                    if (!permitted(key, access.value(), collection)) {
+                        refusals.count(Reason.FORBIDDEN);
+                        return Uni.createFrom().item(forbidden());
+                    }
+                    return limit(request, key);
+                })
+                .onFailure()
+                .recoverWithItem(failure -> failure instanceof Problem problem
+                        ? ProblemMappers.toResponse(problem)
+                        : ProblemMappers.toResponse(new Problem(
+                                503,
+                                "unavailable",
+                                "Service unavailable",
+                                "API keys cannot be verified right now",
+                                1)));
     }
 
     /** Whether the key covers what the matched route needs, for the collection the route names. */
@@ -103,28 +115,39 @@ public class AuthFilter {
         if (limit <= 0) {
             return Uni.createFrom().nullItem();
         }
-        return limiter.acquire(key.id(), limit).onFailure().recoverWithItem(failure -> {
-            LOG.debugf("rate limiter unavailable: %s", failure);
-            return config.rateLimitFailOpen() ? limiter.acquireLocally(key.id(), limit) : null;
-        }).map(decision -> {
-            if (decision == null) {
-                return ProblemMappers.toResponse(new Problem(503, "unavailable", "Service unavailable",
-                        "the rate limiter is unavailable", 1));
-            }
-            request.setProperty(DECISION, decision);
-            if (decision.allowed()) {
-                return null;
-            }
-            refusals.count(Reason.RATE_LIMITED);
-            Response refused = ProblemMappers.toResponse(new Problem(429, "rate-limited", "Too many requests",
-                    "the API key's limit of " + limit + " requests per second is reached", decision.resetSeconds()));
-            return Response.fromResponse(refused).header("RateLimit-Limit", decision.limit())
-                    .header("RateLimit-Remaining", decision.remaining()).header("RateLimit-Reset", decision.resetSeconds()).build();
-        });
+        return limiter.acquire(key.id(), limit)
+                .onFailure()
+                .recoverWithItem(failure -> {
+                    LOG.debugf("rate limiter unavailable: %s", failure);
+                    return config.rateLimitFailOpen() ? limiter.acquireLocally(key.id(), limit) : null;
+                })
+                .map(decision -> {
+                    if (decision == null) {
+                        return ProblemMappers.toResponse(new Problem(
+                                503, "unavailable", "Service unavailable", "the rate limiter is unavailable", 1));
+                    }
+                    request.setProperty(DECISION, decision);
+                    if (decision.allowed()) {
+                        return null;
+                    }
+                    refusals.count(Reason.RATE_LIMITED);
+                    Response refused = ProblemMappers.toResponse(new Problem(
+                            429,
+                            "rate-limited",
+                            "Too many requests",
+                            "the API key's limit of " + limit + " requests per second is reached",
+                            decision.resetSeconds()));
+                    return Response.fromResponse(refused)
+                            .header("RateLimit-Limit", decision.limit())
+                            .header("RateLimit-Remaining", decision.remaining())
+                            .header("RateLimit-Reset", decision.resetSeconds())
+                            .build();
+                });
     }
 
     @ServerResponseFilter
-    public void afterwards(ContainerRequestContext request, ContainerResponseContext response, ResourceInfo route, UriInfo uri) {
+    public void afterwards(
+            ContainerRequestContext request, ContainerResponseContext response, ResourceInfo route, UriInfo uri) {
         if (request.getProperty(DECISION) instanceof RateLimiter.Decision decision && decision.allowed()) {
             response.getHeaders().putSingle("RateLimit-Limit", decision.limit());
             response.getHeaders().putSingle("RateLimit-Remaining", decision.remaining());
@@ -133,15 +156,25 @@ public class AuthFilter {
         Method method = route.getResourceMethod();
         Access access = method == null ? null : method.getAnnotation(Access.class);
         if (access != null && access.value() != Access.Need.READ) {
-            audit.record(access.value(), request.getMethod(), template(route), uri.getPathParameters().getFirst("collection"),
-                    uri.getPathParameters().getFirst("id"), (String) request.getProperty(KEY), response.getStatus());
+            audit.record(
+                    access.value(),
+                    request.getMethod(),
+                    template(route),
+                    uri.getPathParameters().getFirst("collection"),
+                    uri.getPathParameters().getFirst("id"),
+                    (String) request.getProperty(KEY),
+                    response.getStatus());
         }
     }
 
     /** The route template the router matched, such as {@code /v1/{collection}/docs/{id}}. */
     static String template(ResourceInfo route) {
-        Path type = route.getResourceClass() == null ? null : route.getResourceClass().getAnnotation(Path.class);
-        Path method = route.getResourceMethod() == null ? null : route.getResourceMethod().getAnnotation(Path.class);
+        Path type = route.getResourceClass() == null
+                ? null
+                : route.getResourceClass().getAnnotation(Path.class);
+        Path method = route.getResourceMethod() == null
+                ? null
+                : route.getResourceMethod().getAnnotation(Path.class);
         String path = (type == null ? "" : type.value()) + (method == null ? "" : "/" + method.value());
         return path.replaceAll("/+", "/");
     }
@@ -155,11 +188,14 @@ public class AuthFilter {
     }
 
     private static Response forbidden() {
-        return ProblemMappers.toResponse(new Problem(403, "forbidden", "Forbidden", "the API key's scopes do not cover this request"));
+        return ProblemMappers.toResponse(
+                new Problem(403, "forbidden", "Forbidden", "the API key's scopes do not cover this request"));
     }
 
     private static Response unauthorized(String detail, Integer retryAfter) {
-        return Response.fromResponse(ProblemMappers.toResponse(new Problem(401, "unauthorized", "Unauthorized", detail, retryAfter)))
-                .header("WWW-Authenticate", "Bearer realm=\"strata\"").build();
+        return Response.fromResponse(
+                        ProblemMappers.toResponse(new Problem(401, "unauthorized", "Unauthorized", detail, retryAfter)))
+                .header("WWW-Authenticate", "Bearer realm=\"strata\"")
+                .build();
     }
 }

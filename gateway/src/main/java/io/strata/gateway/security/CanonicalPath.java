@@ -14,8 +14,7 @@ package io.strata.gateway.security;
  */
 public final class CanonicalPath {
 
-    private CanonicalPath() {
-    }
+    private CanonicalPath() {}
 
     /** Why {@code rawPath} (the path of the request target as sent) is not canonical, or {@code null} if it is. */
     public static String violation(String rawPath) {
@@ -42,7 +41,9 @@ public final class CanonicalPath {
             } else if (c == '\\') {
                 return "backslashes are not accepted";
             } else if (c == '%') {
-                String escape = i + 3 <= rawPath.length() ? rawPath.substring(i, i + 3).toUpperCase(java.util.Locale.ROOT) : rawPath.substring(i);
+                String escape = i + 3 <= rawPath.length()
+                        ? rawPath.substring(i, i + 3).toUpperCase(java.util.Locale.ROOT)
+                        : rawPath.substring(i);
                 if (!escape.equals("%3A") && !escape.equals("%40")) {
                     return "percent-escapes other than %3A and %40 are not accepted (write unreserved characters as they are)";
                 }

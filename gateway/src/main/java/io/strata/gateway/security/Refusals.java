@@ -28,8 +28,10 @@ public class Refusals {
 
     public Refusals(MeterRegistry registry) {
         for (Reason reason : Reason.values()) {
-            counters[reason.ordinal()] = Counter.builder("strata.auth.refusals").description("Requests refused at the edge")
-                    .tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT)).register(registry);
+            counters[reason.ordinal()] = Counter.builder("strata.auth.refusals")
+                    .description("Requests refused at the edge")
+                    .tag("reason", reason.name().toLowerCase(java.util.Locale.ROOT))
+                    .register(registry);
         }
     }
 

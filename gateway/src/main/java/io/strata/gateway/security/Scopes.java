@@ -17,11 +17,10 @@ import java.util.regex.Pattern;
 public final class Scopes {
 
     public static final String ADMIN = "admin";
-    private static final Pattern SCOPE = Pattern.compile(
-            "admin|(read|write):([a-z0-9][a-z0-9_.-]{0,62}|[a-z0-9][a-z0-9_.-]{0,61}[-_.]\\*|\\*)");
+    private static final Pattern SCOPE =
+            Pattern.compile("admin|(read|write):([a-z0-9][a-z0-9_.-]{0,62}|[a-z0-9][a-z0-9_.-]{0,61}[-_.]\\*|\\*)");
 
-    private Scopes() {
-    }
+    private Scopes() {}
 
     /** Whether {@code scope} is well formed. */
     public static boolean valid(String scope) {

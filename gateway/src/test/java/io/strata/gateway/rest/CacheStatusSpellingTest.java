@@ -22,12 +22,15 @@ class CacheStatusSpellingTest {
     static Stream<Arguments> statuses() {
         return Stream.of(
                 Arguments.of(CacheStatus.HIT, "strata; hit"),
-                Arguments.of(CacheStatus.stale(Duration.ofSeconds(5), "stale-while-revalidate"),
+                Arguments.of(
+                        CacheStatus.stale(Duration.ofSeconds(5), "stale-while-revalidate"),
                         "strata; hit; ttl=-5; detail=stale-while-revalidate"),
-                Arguments.of(CacheStatus.stale(Duration.ofMinutes(5).plusMillis(400), "stale-if-error"),
+                Arguments.of(
+                        CacheStatus.stale(Duration.ofMinutes(5).plusMillis(400), "stale-if-error"),
                         "strata; hit; ttl=-300; detail=stale-if-error"),
                 // less than a second past freshness is still past it: never ttl=0
-                Arguments.of(CacheStatus.stale(Duration.ofMillis(300), "stale-while-revalidate"),
+                Arguments.of(
+                        CacheStatus.stale(Duration.ofMillis(300), "stale-while-revalidate"),
                         "strata; hit; ttl=-1; detail=stale-while-revalidate"),
                 Arguments.of(CacheStatus.forwarded(Forward.MISS, true), "strata; fwd=miss; stored"),
                 Arguments.of(CacheStatus.forwarded(Forward.MISS, false), "strata; fwd=miss"),
@@ -40,10 +43,15 @@ class CacheStatusSpellingTest {
                 Arguments.of(CacheStatus.NEAR_HIT, "strata-near; hit"),
                 Arguments.of(CacheStatus.HIT.nearMiss(true), "strata; hit, strata-near; fwd=miss; stored"),
                 Arguments.of(CacheStatus.HIT.nearMiss(false), "strata; hit, strata-near; fwd=miss"),
-                Arguments.of(CacheStatus.forwarded(Forward.MISS, true).nearMiss(true),
+                Arguments.of(
+                        CacheStatus.forwarded(Forward.MISS, true).nearMiss(true),
                         "strata; fwd=miss; stored, strata-near; fwd=miss; stored"),
-                Arguments.of(CacheStatus.forwarded(Forward.BYPASS, false).nearMiss(false), "strata; fwd=bypass, strata-near; fwd=miss"),
-                Arguments.of(CacheStatus.stale(Duration.ofSeconds(2), "stale-while-revalidate").nearMiss(false),
+                Arguments.of(
+                        CacheStatus.forwarded(Forward.BYPASS, false).nearMiss(false),
+                        "strata; fwd=bypass, strata-near; fwd=miss"),
+                Arguments.of(
+                        CacheStatus.stale(Duration.ofSeconds(2), "stale-while-revalidate")
+                                .nearMiss(false),
                         "strata; hit; ttl=-2; detail=stale-while-revalidate, strata-near; fwd=miss"));
     }
 

@@ -38,8 +38,7 @@ class ApiKeysTest {
         final List<UniEmitter<? super StoredKey>> waiting = new ArrayList<>();
         final List<String> waitingFor = new ArrayList<>();
         final AtomicInteger lookups = new AtomicInteger();
-        Consumer<String> revocations = hash -> {
-        };
+        Consumer<String> revocations = hash -> {};
 
         @Override
         public synchronized Uni<StoredKey> findByHash(String hash) {
@@ -78,7 +77,14 @@ class ApiKeysTest {
             StoredKey revoked = null;
             for (StoredKey key : keys.values()) {
                 if (key.id().equals(id)) {
-                    revoked = new StoredKey(key.id(), key.name(), key.hash(), key.scopes(), key.rateLimit(), key.createdAt(), Instant.now());
+                    revoked = new StoredKey(
+                            key.id(),
+                            key.name(),
+                            key.hash(),
+                            key.scopes(),
+                            key.rateLimit(),
+                            key.createdAt(),
+                            Instant.now());
                     keys.put(key.hash(), revoked);
                 }
             }
@@ -131,7 +137,8 @@ class ApiKeysTest {
     void concurrentLookupsOfOneSecretShareOneQuery() {
         HeldStore store = new HeldStore();
         ApiKeys keys = new ApiKeys(store, config(PEPPER, 100), new SimpleMeterRegistry());
-        String secret = keys.create("k", List.of("read:c"), 0).await().indefinitely().secret();
+        String secret =
+                keys.create("k", List.of("read:c"), 0).await().indefinitely().secret();
         List<io.smallrye.mutiny.subscription.Cancellable> pending = new ArrayList<>();
         List<ApiKeys.Verification> answers = new java.util.concurrent.CopyOnWriteArrayList<>();
         for (int i = 0; i < 50; i++) {
@@ -188,7 +195,8 @@ class ApiKeysTest {
     @Test
     void aShortPepperIsRefused() {
         HeldStore store = new HeldStore();
-        IllegalStateException refused = assertThrows(IllegalStateException.class,
+        IllegalStateException refused = assertThrows(
+                IllegalStateException.class,
                 () -> new ApiKeys(store, config("too-short-pepper", 100), new SimpleMeterRegistry()));
         assertTrue(refused.getMessage().contains("at least 32 bytes"), refused.getMessage());
     }

@@ -12,11 +12,20 @@ class ScopesTest {
 
     @Test
     void aPrefixMustEndAtABoundary() {
-        for (String valid : List.of("admin", "read:orders", "write:tenant-a-*", "read:tenant_a_*", "read:eu.*", "read:*")) {
+        for (String valid :
+                List.of("admin", "read:orders", "write:tenant-a-*", "read:tenant_a_*", "read:eu.*", "read:*")) {
             assertTrue(Scopes.valid(valid), valid);
         }
-        for (String invalid : List.of("read:tenant-a*", "write:t*", "read:-*", "read:tenant-a-**", "read:*x", "root", "read:",
-                "delete:orders", "read:Orders")) {
+        for (String invalid : List.of(
+                "read:tenant-a*",
+                "write:t*",
+                "read:-*",
+                "read:tenant-a-**",
+                "read:*x",
+                "root",
+                "read:",
+                "delete:orders",
+                "read:Orders")) {
             assertFalse(Scopes.valid(invalid), invalid);
         }
     }

@@ -1,6 +1,5 @@
 package io.strata.storage.pg;
 
-import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,11 +28,14 @@ public class PgApiKeyStore implements ApiKeyStore {
     static final String CHANNEL = "strata_key_revocations";
     private static final String COLUMNS = "id, name, hash, scopes, rate_limit, created_at, revoked_at";
     private static final String FIND = "SELECT " + COLUMNS + " FROM api_keys WHERE hash = $1";
-    private static final String CREATE = "INSERT INTO api_keys (id, name, hash, scopes, rate_limit) VALUES ($1, $2, $3, $4, $5) "
-            + "ON CONFLICT (hash) DO NOTHING";
+    private static final String CREATE =
+            "INSERT INTO api_keys (id, name, hash, scopes, rate_limit) VALUES ($1, $2, $3, $4, $5) "
+                    + "ON CONFLICT (hash) DO NOTHING";
     private static final String LIST = "SELECT " + COLUMNS + " FROM api_keys ORDER BY created_at DESC, id";
-    private static final String REVOKE = "WITH revoked AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
-            + "WHERE id = $1 RETURNING " + COLUMNS + ") SELECT revoked.*, pg_notify('" + CHANNEL + "', revoked.hash) FROM revoked";
+    private static final String REVOKE =
+            "WITH revoked AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
+                    + "WHERE id = $1 RETURNING " + COLUMNS + ") SELECT revoked.*, pg_notify('" + CHANNEL
+                    + "', revoked.hash) FROM revoked";
 
     private final Pool pool;
     private final StorageGuards guards;
@@ -48,12 +50,14 @@ public class PgApiKeyStore implements ApiKeyStore {
 
     @PostConstruct
     void listen() {
-        listener.listen(CHANNEL, hash -> listeners.forEach(l -> l.accept(hash)), () -> listeners.forEach(l -> l.accept("*")));
+        listener.listen(
+                CHANNEL, hash -> listeners.forEach(l -> l.accept(hash)), () -> listeners.forEach(l -> l.accept("*")));
     }
 
     @Override
     public Uni<StoredKey> findByHash(String hash) {
-        return guards.read(() -> pool.preparedQuery(FIND).execute(Tuple.of(hash))).map(PgApiKeyStore::first);
+        return guards.read(() -> pool.preparedQuery(FIND).execute(Tuple.of(hash)))
+                .map(PgApiKeyStore::first);
     }
 
     @Override
@@ -73,7 +77,8 @@ public class PgApiKeyStore implements ApiKeyStore {
 
     @Override
     public Uni<StoredKey> revoke(String id) {
-        return guards.write(() -> pool.preparedQuery(REVOKE).execute(Tuple.of(id))).map(PgApiKeyStore::first);
+        return guards.write(() -> pool.preparedQuery(REVOKE).execute(Tuple.of(id)))
+                .map(PgApiKeyStore::first);
     }
 
     @Override
@@ -87,8 +92,13 @@ public class PgApiKeyStore implements ApiKeyStore {
 
     private static StoredKey key(Row row) {
         OffsetDateTime revoked = row.getOffsetDateTime("revoked_at");
-        return new StoredKey(row.getString("id"), row.getString("name"), row.getString("hash"),
-                Arrays.asList(row.getArrayOfStrings("scopes")), row.getInteger("rate_limit"),
-                row.getOffsetDateTime("created_at").toInstant(), revoked == null ? null : revoked.toInstant());
+        return new StoredKey(
+                row.getString("id"),
+                row.getString("name"),
+                row.getString("hash"),
+                Arrays.asList(row.getArrayOfStrings("scopes")),
+                row.getInteger("rate_limit"),
+                row.getOffsetDateTime("created_at").toInstant(),
+                revoked == null ? null : revoked.toInstant());
     }
 }

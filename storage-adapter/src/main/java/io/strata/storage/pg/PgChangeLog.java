@@ -32,10 +32,14 @@ public class PgChangeLog implements ChangeLog {
     private static final String UNCONFIRMED = "SELECT collection, id, version FROM document_changes "
             + "WHERE recorded_at < now() - make_interval(secs => $1) AND (collection, id) > ($3, $4) "
             + "ORDER BY collection, id LIMIT $2";
-    private static final String PENDING = "SELECT 1 FROM document_changes WHERE collection = $1 AND id = $2 AND version >= $3";
+
+    private static final String PENDING =
+            "SELECT 1 FROM document_changes WHERE collection = $1 AND id = $2 AND version >= $3";
     /** Confirms a batch in one statement; a newer change of a document (another version) stays. */
-    private static final String CONFIRM = "DELETE FROM document_changes d USING unnest($1::text[], $2::text[], $3::bigint[]) "
-            + "AS c(collection, id, version) WHERE d.collection = c.collection AND d.id = c.id AND d.version = c.version";
+    private static final String CONFIRM =
+            "DELETE FROM document_changes d USING unnest($1::text[], $2::text[], $3::bigint[]) "
+                    + "AS c(collection, id, version) WHERE d.collection = c.collection AND d.id = c.id AND d.version = c.version";
+
     private static final String ANNOUNCE = "SELECT pg_notify('" + CHANNEL + "', $1)";
 
     private final Pool pool;
@@ -63,7 +67,9 @@ public class PgChangeLog implements ChangeLog {
             return;
         }
         try {
-            Change change = new Change(payload.substring(space + 1, slash), payload.substring(slash + 1),
+            Change change = new Change(
+                    payload.substring(space + 1, slash),
+                    payload.substring(slash + 1),
                     Long.parseLong(payload.substring(0, space)));
             listeners.forEach(listener -> listener.accept(change));
         } catch (NumberFormatException e) {
@@ -86,7 +92,8 @@ public class PgChangeLog implements ChangeLog {
 
     @Override
     public Uni<Boolean> pending(Change change) {
-        return guards.read(() -> pool.preparedQuery(PENDING).execute(Tuple.of(change.collection(), change.id(), change.version())))
+        return guards.read(() -> pool.preparedQuery(PENDING)
+                        .execute(Tuple.of(change.collection(), change.id(), change.version())))
                 .map(rows -> rows.size() > 0);
     }
 
@@ -95,7 +102,8 @@ public class PgChangeLog implements ChangeLog {
         if (changes.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        Tuple batch = Tuple.tuple().addArrayOfString(changes.stream().map(Change::collection).toArray(String[]::new))
+        Tuple batch = Tuple.tuple()
+                .addArrayOfString(changes.stream().map(Change::collection).toArray(String[]::new))
                 .addArrayOfString(changes.stream().map(Change::id).toArray(String[]::new))
                 .addArrayOfLong(changes.stream().map(Change::version).toArray(Long[]::new));
         return guards.write(() -> pool.preparedQuery(CONFIRM).execute(batch)).replaceWithVoid();
@@ -104,7 +112,8 @@ public class PgChangeLog implements ChangeLog {
     @Override
     public Uni<Void> announce(Change change) {
         String payload = change.version() + " " + change.collection() + "/" + change.id();
-        return guards.write(() -> pool.preparedQuery(ANNOUNCE).execute(Tuple.of(payload))).replaceWithVoid();
+        return guards.write(() -> pool.preparedQuery(ANNOUNCE).execute(Tuple.of(payload)))
+                .replaceWithVoid();
     }
 
     @Override

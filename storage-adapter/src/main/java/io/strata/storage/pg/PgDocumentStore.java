@@ -47,12 +47,14 @@ public class PgDocumentStore implements DocumentStore {
      * which is always sent. Sizes come from {@code octet_length}, which reads a stored value's header,
      * not the value.
      */
-    private static final String READ_MANY = "SELECT id, version, CASE WHEN running <= $3 OR running = size THEN body END AS body, "
-            + "body IS NOT NULL AS live FROM (SELECT d.id, d.version, d.body, r.n, coalesce(octet_length(d.body), 0) AS size, "
-            + "sum(coalesce(octet_length(d.body), 0)) OVER (ORDER BY r.n) AS running "
-            + "FROM unnest($2::text[]) WITH ORDINALITY AS r(id, n) JOIN documents d ON d.collection = $1 AND d.id = r.id) asked";
+    private static final String READ_MANY =
+            "SELECT id, version, CASE WHEN running <= $3 OR running = size THEN body END AS body, "
+                    + "body IS NOT NULL AS live FROM (SELECT d.id, d.version, d.body, r.n, coalesce(octet_length(d.body), 0) AS size, "
+                    + "sum(coalesce(octet_length(d.body), 0)) OVER (ORDER BY r.n) AS running "
+                    + "FROM unnest($2::text[]) WITH ORDINALITY AS r(id, n) JOIN documents d ON d.collection = $1 AND d.id = r.id) asked";
     /** A write: lock, preconditions, version, change record, all in one statement (see V4__write_function.sql). */
-    private static final String WRITE = "SELECT outcome, version, created FROM strata_write($1, $2, $3, $4, $5, $6, $7, $8)";
+    private static final String WRITE =
+            "SELECT outcome, version, created FROM strata_write($1, $2, $3, $4, $5, $6, $7, $8)";
     /**
      * A page: at most $3 live documents after $2 in byte order, bodies only while the running total of
      * their sizes (this body included) stays within $4, except the first body, which is always sent.
@@ -60,10 +62,11 @@ public class PgDocumentStore implements DocumentStore {
      * runs over the index scan and stops with the limit, so a page reads at most $3 rows however large
      * the collection.
      */
-    private static final String LIST = "SELECT id, version, CASE WHEN running <= $4 OR running = size THEN body END AS body "
-            + "FROM (SELECT id, version, body, octet_length(body) AS size, sum(octet_length(body)) OVER (ORDER BY id) AS running "
-            + "FROM documents WHERE collection = $1 AND body IS NOT NULL AND id > $2 "
-            + "ORDER BY id LIMIT $3) page ORDER BY id";
+    private static final String LIST =
+            "SELECT id, version, CASE WHEN running <= $4 OR running = size THEN body END AS body "
+                    + "FROM (SELECT id, version, body, octet_length(body) AS size, sum(octet_length(body)) OVER (ORDER BY id) AS running "
+                    + "FROM documents WHERE collection = $1 AND body IS NOT NULL AND id > $2 "
+                    + "ORDER BY id LIMIT $3) page ORDER BY id";
 
     private final Pool pool;
     private final StorageGuards guards;
@@ -73,19 +76,22 @@ public class PgDocumentStore implements DocumentStore {
         this.pool = pool;
         this.guards = guards;
         this.registry = registry;
-        for (String operation : new String[] { "read", "read_many", "write", "list" }) {
-            Timer.builder("strata.storage.queries").tags("operation", operation, "outcome", "ok").register(registry);
+        for (String operation : new String[] {"read", "read_many", "write", "list"}) {
+            Timer.builder("strata.storage.queries")
+                    .tags("operation", operation, "outcome", "ok")
+                    .register(registry);
         }
     }
 
     @Override
     public Uni<Lookup> read(String collection, String id) {
-        return timed("read", guards.read(() -> pool.preparedQuery(READ).execute(Tuple.of(collection, id)))).map(rows -> {
-            if (rows.size() == 0) {
-                return Lookup.absent(collection, id, 0);
-            }
-            return toLookup(collection, id, rows.iterator().next());
-        });
+        return timed("read", guards.read(() -> pool.preparedQuery(READ).execute(Tuple.of(collection, id))))
+                .map(rows -> {
+                    if (rows.size() == 0) {
+                        return Lookup.absent(collection, id, 0);
+                    }
+                    return toLookup(collection, id, rows.iterator().next());
+                });
     }
 
     @Override
@@ -93,27 +99,33 @@ public class PgDocumentStore implements DocumentStore {
         if (ids.isEmpty()) {
             return Uni.createFrom().item(new Many(Map.of(), List.of()));
         }
-        Tuple args = Tuple.tuple().addString(collection).addArrayOfString(ids.toArray(String[]::new)).addLong(maxBytes);
-        return timed("read_many", guards.read(() -> pool.preparedQuery(READ_MANY).execute(args))).map(rows -> {
-            Map<String, Lookup> found = new HashMap<>();
-            List<String> deferred = new ArrayList<>();
-            Set<String> deferredIds = new HashSet<>();
-            for (Row row : rows) {
-                String id = row.getString("id");
-                if (row.getBoolean("live") && row.getBuffer("body") == null) {
-                    deferred.add(id);
-                    deferredIds.add(id);
-                } else {
-                    found.put(id, toLookup(collection, id, row));
-                }
-            }
-            for (String id : ids) {
-                if (!deferredIds.contains(id)) {
-                    found.putIfAbsent(id, Lookup.absent(collection, id, 0));
-                }
-            }
-            return new Many(found, deferred);
-        });
+        Tuple args = Tuple.tuple()
+                .addString(collection)
+                .addArrayOfString(ids.toArray(String[]::new))
+                .addLong(maxBytes);
+        return timed(
+                        "read_many",
+                        guards.read(() -> pool.preparedQuery(READ_MANY).execute(args)))
+                .map(rows -> {
+                    Map<String, Lookup> found = new HashMap<>();
+                    List<String> deferred = new ArrayList<>();
+                    Set<String> deferredIds = new HashSet<>();
+                    for (Row row : rows) {
+                        String id = row.getString("id");
+                        if (row.getBoolean("live") && row.getBuffer("body") == null) {
+                            deferred.add(id);
+                            deferredIds.add(id);
+                        } else {
+                            found.put(id, toLookup(collection, id, row));
+                        }
+                    }
+                    for (String id : ids) {
+                        if (!deferredIds.contains(id)) {
+                            found.putIfAbsent(id, Lookup.absent(collection, id, 0));
+                        }
+                    }
+                    return new Many(found, deferred);
+                });
     }
 
     @Override
@@ -129,20 +141,22 @@ public class PgDocumentStore implements DocumentStore {
     @Override
     public Uni<Page> list(String collection, String afterId, int limit, long maxBytes) {
         Tuple args = Tuple.of(collection, afterId == null ? "" : afterId, limit + 1, maxBytes);
-        return timed("list", guards.read(() -> pool.preparedQuery(LIST).execute(args))).map(rows -> {
-            List<Document> documents = new ArrayList<>(Math.min(rows.size(), limit));
-            boolean more = false;
-            for (Row row : rows) {
-                Buffer body = row.getBuffer("body");
-                if (documents.size() == limit || body == null) {
-                    more = true;
-                    break;
-                }
-                documents.add(new Document(collection, row.getString("id"), row.getLong("version"), body.getBytes()));
-            }
-            String lastId = more ? documents.get(documents.size() - 1).id() : null;
-            return new Page(documents, lastId);
-        });
+        return timed("list", guards.read(() -> pool.preparedQuery(LIST).execute(args)))
+                .map(rows -> {
+                    List<Document> documents = new ArrayList<>(Math.min(rows.size(), limit));
+                    boolean more = false;
+                    for (Row row : rows) {
+                        Buffer body = row.getBuffer("body");
+                        if (documents.size() == limit || body == null) {
+                            more = true;
+                            break;
+                        }
+                        documents.add(
+                                new Document(collection, row.getString("id"), row.getLong("version"), body.getBytes()));
+                    }
+                    String lastId = more ? documents.get(documents.size() - 1).id() : null;
+                    return new Page(documents, lastId);
+                });
     }
 
     /**
@@ -150,28 +164,44 @@ public class PgDocumentStore implements DocumentStore {
      * statement, one round trip (the function takes the lock, checks, draws the version, records the change).
      */
     private Uni<WriteResult> write(String collection, String id, Precondition precondition, byte[] next) {
-        Tuple args = Tuple.tuple().addString(collection).addString(id).addValue(next == null ? null : io.vertx.core.buffer.Buffer.buffer(next))
+        Tuple args = Tuple.tuple()
+                .addString(collection)
+                .addString(id)
+                .addValue(next == null ? null : io.vertx.core.buffer.Buffer.buffer(next))
                 .addBoolean(next == null)
-                .addArrayOfLong(precondition.ifMatch() == null ? null : precondition.ifMatch().toArray(Long[]::new))
+                .addArrayOfLong(
+                        precondition.ifMatch() == null
+                                ? null
+                                : precondition.ifMatch().toArray(Long[]::new))
                 .addBoolean(precondition.ifMatchAny())
-                .addArrayOfLong(precondition.ifNoneMatch() == null ? null : precondition.ifNoneMatch().toArray(Long[]::new))
+                .addArrayOfLong(
+                        precondition.ifNoneMatch() == null
+                                ? null
+                                : precondition.ifNoneMatch().toArray(Long[]::new))
                 .addBoolean(precondition.ifNoneMatchAny());
-        return timed("write", guards.write(() -> pool.preparedQuery(WRITE).execute(args))).map(rows -> {
-            Row row = rows.iterator().next();
-            return switch (row.getString("outcome")) {
-                case "ok" -> new WriteResult(collection, id, row.getLong("version"), next, row.getBoolean("created"));
-                case "precondition" -> throw new StorageException.PreconditionFailed();
-                default -> throw new StorageException.NotFound();
-            };
-        });
+        return timed("write", guards.write(() -> pool.preparedQuery(WRITE).execute(args)))
+                .map(rows -> {
+                    Row row = rows.iterator().next();
+                    return switch (row.getString("outcome")) {
+                        case "ok" ->
+                            new WriteResult(collection, id, row.getLong("version"), next, row.getBoolean("created"));
+                        case "precondition" -> throw new StorageException.PreconditionFailed();
+                        default -> throw new StorageException.NotFound();
+                    };
+                });
     }
 
     /** Times a storage call (its latency by operation and outcome: {@code strata_storage_queries_seconds}). */
     private <T> Uni<T> timed(String operation, Uni<T> call) {
         return Uni.createFrom().deferred(() -> {
             Timer.Sample sample = Timer.start(registry);
-            return call.onTermination().invoke((item, failure, cancelled) -> sample.stop(registry.timer(
-                    "strata.storage.queries", "operation", operation, "outcome", failure == null && !cancelled ? "ok" : "failed")));
+            return call.onTermination()
+                    .invoke((item, failure, cancelled) -> sample.stop(registry.timer(
+                            "strata.storage.queries",
+                            "operation",
+                            operation,
+                            "outcome",
+                            failure == null && !cancelled ? "ok" : "failed")));
         });
     }
 

@@ -33,12 +33,14 @@ public class PgListener {
      * @param tlsName   the TLS configuration the request path uses, applied here too (its trust store,
      *                  for {@code sslmode=verify-full})
      */
-    public PgListener(Vertx vertx,
+    public PgListener(
+            Vertx vertx,
             @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
             @ConfigProperty(name = "strata.storage.listen-url") java.util.Optional<String> listenUrl,
             @ConfigProperty(name = "quarkus.datasource.username") String user,
             @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password,
-            @ConfigProperty(name = "quarkus.datasource.reactive.tls-configuration-name") java.util.Optional<String> tlsName,
+            @ConfigProperty(name = "quarkus.datasource.reactive.tls-configuration-name")
+                    java.util.Optional<String> tlsName,
             jakarta.enterprise.inject.Instance<io.quarkus.tls.TlsConfigurationRegistry> tls) {
         this.vertx = vertx;
         String chosen = listenUrl.filter(u -> !u.isBlank()).orElse(url);
@@ -47,15 +49,17 @@ public class PgListener {
         if (!password.isEmpty()) {
             options.setPassword(password);
         }
-        tlsName.filter(name -> tls != null && tls.isResolvable()).flatMap(name -> tls.get().get(name)).ifPresent(configuration -> {
-            options.setSsl(true);
-            if (configuration.getTrustStoreOptions() != null) {
-                options.setTrustOptions(configuration.getTrustStoreOptions());
-            }
-            if (configuration.getKeyStoreOptions() != null) {
-                options.setKeyCertOptions(configuration.getKeyStoreOptions());
-            }
-        });
+        tlsName.filter(name -> tls != null && tls.isResolvable())
+                .flatMap(name -> tls.get().get(name))
+                .ifPresent(configuration -> {
+                    options.setSsl(true);
+                    if (configuration.getTrustStoreOptions() != null) {
+                        options.setTrustOptions(configuration.getTrustStoreOptions());
+                    }
+                    if (configuration.getKeyStoreOptions() != null) {
+                        options.setKeyCertOptions(configuration.getKeyStoreOptions());
+                    }
+                });
         this.subscriber = PgSubscriber.subscriber(vertx, options);
         subscriber.reconnectPolicy(attempt -> 500L);
     }

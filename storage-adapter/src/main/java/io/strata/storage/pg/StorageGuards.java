@@ -18,13 +18,13 @@ import org.jboss.logging.Logger;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.netty.channel.unix.Errors.NativeIoException;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.Guard;
 import io.smallrye.mutiny.Uni;
 import io.strata.storage.StorageException;
 import io.strata.storage.StorageStatus;
 import io.strata.storage.StorageUnavailableException;
-import io.netty.channel.unix.Errors.NativeIoException;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.EncodeException;
 import io.vertx.pgclient.PgException;
@@ -40,33 +40,44 @@ import io.vertx.sqlclient.ClosedConnectionException;
 public class StorageGuards implements StorageStatus {
 
     private static final Logger LOG = Logger.getLogger(StorageGuards.class);
-    private static final TypeLiteral<Uni<Object>> UNI = new TypeLiteral<>() {
-    };
+    private static final TypeLiteral<Uni<Object>> UNI = new TypeLiteral<>() {};
 
     private final Guard guard;
     private final Guard readRetry;
     private final java.time.Duration timeout;
     /** Schedules timeouts; a pause of this process delays it too, which is how a stall is told apart. */
     private final java.util.concurrent.ScheduledExecutorService timer;
+
     private volatile CircuitBreakerState state = CircuitBreakerState.CLOSED;
 
     @jakarta.inject.Inject
     public StorageGuards(StorageConfig config, MeterRegistry registry) {
-        this(config, registry, java.util.concurrent.Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "strata-storage-timeouts");
-            thread.setDaemon(true);
-            return thread;
-        }), "strata-postgresql");
+        this(
+                config,
+                registry,
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(runnable -> {
+                    Thread thread = new Thread(runnable, "strata-storage-timeouts");
+                    thread.setDaemon(true);
+                    return thread;
+                }),
+                "strata-postgresql");
     }
 
     /**
      * With the scheduler of its timeouts given (tests stall it as a pause of the process would), and the
      * name of its breaker (unique in the process).
      */
-    StorageGuards(StorageConfig config, MeterRegistry registry, java.util.concurrent.ScheduledExecutorService timer, String name) {
+    StorageGuards(
+            StorageConfig config,
+            MeterRegistry registry,
+            java.util.concurrent.ScheduledExecutorService timer,
+            String name) {
         this.timer = timer;
         this.timeout = config.timeout();
-        registry.gauge("strata.circuit_breaker.state", Tags.of("breaker", "postgresql"), this,
+        registry.gauge(
+                "strata.circuit_breaker.state",
+                Tags.of("breaker", "postgresql"),
+                this,
                 guards -> switch (guards.state) {
                     case CLOSED -> 0;
                     case OPEN -> 1;
@@ -76,15 +87,21 @@ public class StorageGuards implements StorageStatus {
         this.guard = guard(config, name);
         this.readRetry = Guard.create()
                 .withDescription("strata-postgresql-read-retry")
-                .withRetry().maxRetries(config.readRetries()).delay(20, ChronoUnit.MILLIS)
-                .whenException(StorageGuards::isConnectionFailure).done()
+                .withRetry()
+                .maxRetries(config.readRetries())
+                .delay(20, ChronoUnit.MILLIS)
+                .whenException(StorageGuards::isConnectionFailure)
+                .done()
                 .build();
     }
 
     private Guard guard(StorageConfig config, String name) {
         return Guard.create()
                 .withDescription(name)
-                .withBulkhead().limit(config.bulkhead().limit()).queueSize(config.bulkhead().queue()).done()
+                .withBulkhead()
+                .limit(config.bulkhead().limit())
+                .queueSize(config.bulkhead().queue())
+                .done()
                 .withCircuitBreaker()
                 .name(name)
                 .requestVolumeThreshold(config.breaker().requestVolume())
@@ -150,34 +167,42 @@ public class StorageGuards implements StorageStatus {
                     }
                 }
             };
-            java.util.concurrent.ScheduledFuture<?> expiry = timer.schedule(expire, timeoutNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-            running[0] = call.get().subscribe().with(item -> {
-                if (done.compareAndSet(false, true)) {
-                    expiry.cancel(false);
-                    emitter.complete(item);
-                }
-            }, failure -> {
-                if (done.compareAndSet(false, true)) {
-                    expiry.cancel(false);
-                    emitter.fail(failure);
-                }
-            });
+            java.util.concurrent.ScheduledFuture<?> expiry =
+                    timer.schedule(expire, timeoutNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+            running[0] = call.get()
+                    .subscribe()
+                    .with(
+                            item -> {
+                                if (done.compareAndSet(false, true)) {
+                                    expiry.cancel(false);
+                                    emitter.complete(item);
+                                }
+                            },
+                            failure -> {
+                                if (done.compareAndSet(false, true)) {
+                                    expiry.cancel(false);
+                                    emitter.fail(failure);
+                                }
+                            });
         });
     }
 
-    @SuppressWarnings({ "unchecked", "rawtypes" })
+    @SuppressWarnings({"unchecked", "rawtypes"})
     private static <T> Uni<T> run(Guard guard, Supplier<Uni<T>> call) {
         Uni<Object> guarded = guard.get((Supplier) call, UNI);
         // a read's retry wraps a guarded call whose failure may already be classified
-        return ((Uni<T>) guarded).onFailure(failure -> !(failure instanceof StorageUnavailableException) && isUnavailable(failure))
-                .transform(failure -> new StorageUnavailableException("storage unavailable: " + failure, failure, !neverAttempted(failure)));
+        return ((Uni<T>) guarded)
+                .onFailure(failure -> !(failure instanceof StorageUnavailableException) && isUnavailable(failure))
+                .transform(failure -> new StorageUnavailableException(
+                        "storage unavailable: " + failure, failure, !neverAttempted(failure)));
     }
 
     /** Refused before reaching PostgreSQL: an open breaker, a full bulkhead, no connection to be had. */
     static boolean neverAttempted(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException
-                    || t instanceof BulkheadException || t instanceof java.net.ConnectException) {
+                    || t instanceof BulkheadException
+                    || t instanceof java.net.ConnectException) {
                 return true;
             }
         }
@@ -195,8 +220,11 @@ public class StorageGuards implements StorageStatus {
             return false;
         }
         for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof FaultToleranceException || t instanceof StorageUnavailableException
-                    || isConnectionFailure(t) || isTimeout(t) || isServerUnavailable(t)) {
+            if (t instanceof FaultToleranceException
+                    || t instanceof StorageUnavailableException
+                    || isConnectionFailure(t)
+                    || isTimeout(t)
+                    || isServerUnavailable(t)) {
                 return true;
             }
         }
@@ -208,8 +236,11 @@ public class StorageGuards implements StorageStatus {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             // SocketException covers refused, reset and unreachable (and ConnectException, Netty's
             // ConnectTimeoutException); NativeIoException is their form on Netty's native transport
-            if (t instanceof SocketException || t instanceof UnknownHostException || t instanceof ClosedChannelException
-                    || t instanceof NativeIoException || t instanceof ClosedConnectionException
+            if (t instanceof SocketException
+                    || t instanceof UnknownHostException
+                    || t instanceof ClosedChannelException
+                    || t instanceof NativeIoException
+                    || t instanceof ClosedConnectionException
                     || isVertxConnectionFailure(t)) {
                 return true;
             }
@@ -240,12 +271,17 @@ public class StorageGuards implements StorageStatus {
      * errors are VertxExceptions too and never count.
      */
     private static boolean isVertxConnectionFailure(Throwable t) {
-        if (!t.getClass().getName().startsWith("io.vertx.") || t instanceof DecodeException
-                || t instanceof EncodeException || t.getMessage() == null) {
+        if (!t.getClass().getName().startsWith("io.vertx.")
+                || t instanceof DecodeException
+                || t instanceof EncodeException
+                || t.getMessage() == null) {
             return false;
         }
         String message = t.getMessage().toLowerCase(Locale.ROOT);
-        return message.equals("timeout") || message.contains("connection")
-                && (message.contains("closed") || message.contains("not active") || message.contains("timeout"));
+        return message.equals("timeout")
+                || message.contains("connection")
+                        && (message.contains("closed")
+                                || message.contains("not active")
+                                || message.contains("timeout"));
     }
 }

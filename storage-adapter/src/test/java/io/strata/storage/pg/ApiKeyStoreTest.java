@@ -26,7 +26,8 @@ class ApiKeyStoreTest {
     @Test
     void aCreatedKeyIsFoundByItsHash() {
         String hash = unique("hash");
-        StoredKey created = await(keys.create(unique("id"), "reader", hash, List.of("read:notes", "write:notes/*"), 50));
+        StoredKey created =
+                await(keys.create(unique("id"), "reader", hash, List.of("read:notes", "write:notes/*"), 50));
 
         assertEquals("reader", created.name());
         assertEquals(hash, created.hash());
@@ -44,15 +45,21 @@ class ApiKeyStoreTest {
         StoredKey first = await(keys.create(unique("id"), "first", hash, List.of("admin"), 0));
         StoredKey again = await(keys.create(unique("id"), "second", hash, List.of("read:x"), 5));
         assertEquals(first, again);
-        assertEquals(1, await(keys.list()).stream().filter(key -> key.hash().equals(hash)).count());
+        assertEquals(
+                1,
+                await(keys.list()).stream()
+                        .filter(key -> key.hash().equals(hash))
+                        .count());
     }
 
     @Test
     void listAnswersNewestFirst() {
         StoredKey older = await(keys.create(unique("id"), "older", unique("hash"), List.of("admin"), 0));
         StoredKey newer = await(keys.create(unique("id"), "newer", unique("hash"), List.of("admin"), 0));
-        List<String> ids = await(keys.list()).stream().map(StoredKey::id)
-                .filter(id -> id.equals(older.id()) || id.equals(newer.id())).toList();
+        List<String> ids = await(keys.list()).stream()
+                .map(StoredKey::id)
+                .filter(id -> id.equals(older.id()) || id.equals(newer.id()))
+                .toList();
         assertEquals(List.of(newer.id(), older.id()), ids);
     }
 
@@ -66,9 +73,14 @@ class ApiKeyStoreTest {
         StoredKey revoked = await(keys.revoke(key.id()));
         assertTrue(revoked.revoked());
         assertEquals(revoked, await(keys.findByHash(hash)));
-        Awaitility.await("the revocation reaches the listener").atMost(RealPostgres.WAIT).until(() -> announced.contains(hash));
+        Awaitility.await("the revocation reaches the listener")
+                .atMost(RealPostgres.WAIT)
+                .until(() -> announced.contains(hash));
 
-        assertEquals(revoked.revokedAt(), await(keys.revoke(key.id())).revokedAt(), "revoking again keeps the first revocation");
+        assertEquals(
+                revoked.revokedAt(),
+                await(keys.revoke(key.id())).revokedAt(),
+                "revoking again keeps the first revocation");
         assertNull(await(keys.revoke(unique("no-such-id"))));
     }
 

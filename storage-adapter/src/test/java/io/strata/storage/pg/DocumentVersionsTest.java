@@ -51,11 +51,17 @@ class DocumentVersionsTest {
             Transaction transaction = await(holder.begin());
             await(holder.preparedQuery("SELECT 1 FROM documents WHERE collection = $1 AND id = $2 FOR UPDATE")
                     .execute(Tuple.of(collection, "doc")));
-            waiting = store.put(collection, "doc", json("{\"n\":1}"), Precondition.NONE).subscribeAsCompletionStage();
-            Awaitility.await("the writer waits for the row lock").atMost(RealPostgres.WAIT).pollInterval(Duration.ofMillis(10))
+            waiting = store.put(collection, "doc", json("{\"n\":1}"), Precondition.NONE)
+                    .subscribeAsCompletionStage();
+            Awaitility.await("the writer waits for the row lock")
+                    .atMost(RealPostgres.WAIT)
+                    .pollInterval(Duration.ofMillis(10))
                     .until(() -> pg.sql("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                            + "AND query LIKE '%strata_write(%'").iterator().next()
-                            .getLong("n") == 1);
+                                            + "AND query LIKE '%strata_write(%'")
+                                    .iterator()
+                                    .next()
+                                    .getLong("n")
+                            == 1);
             // a write of another document commits while the first writer waits
             meanwhile = await(store.put(collection, "other", json("{}"), Precondition.NONE));
             assertFalse(waiting.isDone(), "the writer is still waiting for the lock");
@@ -66,7 +72,8 @@ class DocumentVersionsTest {
 
         WriteResult late = waiting.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
         assertTrue(meanwhile.version() > first.version());
-        assertTrue(late.version() > meanwhile.version(),
+        assertTrue(
+                late.version() > meanwhile.version(),
                 "the waiting writer drew its version after the write that committed while it waited");
         assertEquals(late.version(), await(store.read(collection, "doc")).version());
     }
@@ -84,13 +91,19 @@ class DocumentVersionsTest {
         Set<Long> versions = new HashSet<>();
         results.forEach(result -> versions.add(result.version()));
         assertEquals(writers, versions.size(), "every write has its own version");
-        assertEquals(1, results.stream().filter(WriteResult::created).count(),
+        assertEquals(
+                1,
+                results.stream().filter(WriteResult::created).count(),
                 "one writer created the document; the others lost the creation race and replaced it under the lock");
 
-        WriteResult highest = results.stream().max(Comparator.comparingLong(WriteResult::version)).orElseThrow();
+        WriteResult highest = results.stream()
+                .max(Comparator.comparingLong(WriteResult::version))
+                .orElseThrow();
         Lookup stored = await(store.read(collection, "contended"));
         assertEquals(highest.version(), stored.version());
-        assertArrayEquals(highest.body(), ((Lookup.Found) stored).document().body(),
+        assertArrayEquals(
+                highest.body(),
+                ((Lookup.Found) stored).document().body(),
                 "the write that committed last is the one with the highest version");
     }
 
@@ -106,11 +119,18 @@ class DocumentVersionsTest {
         Lookup tombstone = await(store.read(collection, "doc"));
         assertInstanceOf(Lookup.Absent.class, tombstone);
         assertEquals(deleted.version(), tombstone.version(), "a 404 carries the deletion's version");
-        assertEquals(deleted.version(), await(store.readMany(collection, List.of("doc"), 1024)).lookups().get("doc").version());
+        assertEquals(
+                deleted.version(),
+                await(store.readMany(collection, List.of("doc"), 1024))
+                        .lookups()
+                        .get("doc")
+                        .version());
         assertTrue(await(store.list(collection, null, 10, 1024)).documents().isEmpty(), "pages skip tombstones");
 
-        assertInstanceOf(StorageException.NotFound.class, failureOf(store.delete(collection, "doc", Precondition.NONE)));
-        assertEquals(deleted.version(), await(store.read(collection, "doc")).version(), "a refused delete changes nothing");
+        assertInstanceOf(
+                StorageException.NotFound.class, failureOf(store.delete(collection, "doc", Precondition.NONE)));
+        assertEquals(
+                deleted.version(), await(store.read(collection, "doc")).version(), "a refused delete changes nothing");
 
         WriteResult recreated = await(store.put(collection, "doc", json("{\"v\":2}"), Precondition.NONE));
         assertTrue(recreated.created(), "a document under a tombstone does not exist");

@@ -39,14 +39,25 @@ class FailureClassificationTest {
         return Stream.of(
                 // connection failures: unavailable, and a read may retry
                 Arguments.of("connection refused", new ConnectException("Connection refused"), true, true),
-                Arguments.of("connect timeout", new ConnectTimeoutException("connection timed out: /127.0.0.1:5432"), true, true),
+                Arguments.of(
+                        "connect timeout",
+                        new ConnectTimeoutException("connection timed out: /127.0.0.1:5432"),
+                        true,
+                        true),
                 Arguments.of("connection reset", new SocketException("Connection reset"), true, true),
                 Arguments.of("no route", new NoRouteToHostException("No route to host"), true, true),
                 Arguments.of("closed channel", new ClosedChannelException(), true, true),
                 Arguments.of("connection lost", ClosedConnectionException.INSTANCE, true, true),
-                Arguments.of("pending requests of a closed connection",
-                        new VertxException("Pending requests failed to be sent due to connection has been closed."), true, true),
-                Arguments.of("wrapped", new CompletionException(new RuntimeException(new ConnectException("refused"))), true, true),
+                Arguments.of(
+                        "pending requests of a closed connection",
+                        new VertxException("Pending requests failed to be sent due to connection has been closed."),
+                        true,
+                        true),
+                Arguments.of(
+                        "wrapped",
+                        new CompletionException(new RuntimeException(new ConnectException("refused"))),
+                        true,
+                        true),
                 // PostgreSQL refusing the connection or going away: unavailable
                 Arguments.of("connection failure 08006", pg("08006"), true, false),
                 Arguments.of("admin shutdown 57P01", pg("57P01"), true, false),
@@ -60,8 +71,13 @@ class FailureClassificationTest {
                 Arguments.of("full bulkhead", new BulkheadException(), true, false),
                 // everything else: the caller's or the data's problem, not PostgreSQL's availability
                 Arguments.of("JSON parse error", new JsonParseException(null, "Unexpected end-of-input"), false, false),
-                Arguments.of("wrapped I/O error", new UncheckedIOException(new IOException("malformed body")), false, false),
-                Arguments.of("Vert.x JSON error", new DecodeException("Failed to decode: connection closed by parser"), false, false),
+                Arguments.of(
+                        "wrapped I/O error", new UncheckedIOException(new IOException("malformed body")), false, false),
+                Arguments.of(
+                        "Vert.x JSON error",
+                        new DecodeException("Failed to decode: connection closed by parser"),
+                        false,
+                        false),
                 Arguments.of("division by zero 22012", pg("22012"), false, false),
                 Arguments.of("unique violation 23505", pg("23505"), false, false),
                 Arguments.of("serialization failure 40001", pg("40001"), false, false),

@@ -33,8 +33,8 @@ import io.strata.storage.WriteResult;
 /** List pages in byte order of ids within a count and a byte budget; batch reads within a byte budget. */
 class PagesAndBatchesTest {
 
-    private static final Comparator<String> BYTE_ORDER = (a, b) -> Arrays.compareUnsigned(
-            a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+    private static final Comparator<String> BYTE_ORDER =
+            (a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
 
     private final RealPostgres pg = RealPostgres.get();
     private final DocumentStore store = pg.documents;
@@ -43,7 +43,8 @@ class PagesAndBatchesTest {
     @Test
     void pagesFollowTheByteOrderOfIdsAndChainByLastId() {
         // U+FF21 sorts after the astral U+1F600 in UTF-16 (Java's String order) but before it in UTF-8
-        List<String> ids = new ArrayList<>(List.of("a", "B", "Z", "_", "aa", "a b", "\u00e9", "\uff21", "\ud83d\ude00", "0"));
+        List<String> ids =
+                new ArrayList<>(List.of("a", "B", "Z", "_", "aa", "a b", "\u00e9", "\uff21", "\ud83d\ude00", "0"));
         Collections.shuffle(ids);
         ids.forEach(id -> put(id, json("{\"id\":\"" + id + "\"}")));
         put("deleted", json("{}"));
@@ -96,7 +97,8 @@ class PagesAndBatchesTest {
         } while (after != null);
         assertEquals(List.of(List.of("a", "b"), List.of("c", "d"), List.of("e")), pages);
 
-        assertEquals(List.of("a", "b", "c"), ids(await(store.list(collection, null, 10, 300))), "a budget is inclusive");
+        assertEquals(
+                List.of("a", "b", "c"), ids(await(store.list(collection, null, 10, 300))), "a budget is inclusive");
         for (Document document : await(store.list(collection, null, 10, 300)).documents()) {
             assertArrayEquals(bodyOf(100), document.body(), "bodies byte for byte");
         }
@@ -138,7 +140,10 @@ class PagesAndBatchesTest {
         assertArrayEquals(bodyOf(100), found(many, "b").body());
         assertInstanceOf(Lookup.Absent.class, many.lookups().get("missing"));
         assertEquals(0, many.lookups().get("missing").version());
-        assertEquals(deletion.version(), many.lookups().get("gone").version(), "absences take no budget and carry their version");
+        assertEquals(
+                deletion.version(),
+                many.lookups().get("gone").version(),
+                "absences take no budget and carry their version");
         assertEveryIdAnsweredOnce(asked, many);
     }
 

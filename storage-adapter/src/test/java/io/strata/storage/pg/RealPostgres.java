@@ -54,21 +54,37 @@ final class RealPostgres {
     private RealPostgres() {
         server = new EmbeddedPostgres(Duration.ofSeconds(60));
         server.start();
-        Flyway.configure().dataSource(server.jdbcUrl(), EmbeddedPostgres.USER, server.password()).load().migrate();
+        Flyway.configure()
+                .dataSource(server.jdbcUrl(), EmbeddedPostgres.USER, server.password())
+                .load()
+                .migrate();
 
         // the mapping alone, without the environment: its @WithDefault values are the production defaults,
         // read with Quarkus's duration syntax ("2s") as in the application
-        config = new SmallRyeConfigBuilder().withMapping(StorageConfig.class)
+        config = new SmallRyeConfigBuilder()
+                .withMapping(StorageConfig.class)
                 .withConverter(Duration.class, 200, new DurationConverter())
-                .build().getConfigMapping(StorageConfig.class);
+                .build()
+                .getConfigMapping(StorageConfig.class);
         vertx = Vertx.vertx();
         PgConnectOptions connect = PgConnectOptions.fromUri(server.reactiveUrl())
-                .setUser(EmbeddedPostgres.USER).setPassword(server.password());
-        pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(16)).connectingTo(connect).using(vertx).build();
+                .setUser(EmbeddedPostgres.USER)
+                .setPassword(server.password());
+        pool = PgBuilder.pool()
+                .with(new PoolOptions().setMaxSize(16))
+                .connectingTo(connect)
+                .using(vertx)
+                .build();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         guards = new StorageGuards(config, registry);
-        listener = new PgListener(vertx, server.reactiveUrl(), java.util.Optional.empty(), EmbeddedPostgres.USER, server.password(),
-                java.util.Optional.empty(), null);
+        listener = new PgListener(
+                vertx,
+                server.reactiveUrl(),
+                java.util.Optional.empty(),
+                EmbeddedPostgres.USER,
+                server.password(),
+                java.util.Optional.empty(),
+                null);
         documents = new PgDocumentStore(pool, guards, registry);
         changes = new PgChangeLog(pool, guards, listener);
         keys = new PgApiKeyStore(pool, guards, listener);
@@ -85,17 +101,19 @@ final class RealPostgres {
         keys.onRevocation(hash -> keysSubscribed.compareAndSet(false, hash.equals("*")));
         ChangeLog.Change probe = new ChangeLog.Change("probe", UUID.randomUUID().toString(), 1);
         AtomicBoolean probeArrived = new AtomicBoolean();
-        changes.onAnnouncement(change -> probeArrived.compareAndSet(false, change.equals(probe)), () -> {
-        });
+        changes.onAnnouncement(change -> probeArrived.compareAndSet(false, change.equals(probe)), () -> {});
         listener.connect();
         changes.listen();
         keys.listen();
         Awaitility.await("the revocation channel is listened to").atMost(WAIT).untilTrue(keysSubscribed);
         // the change channel tells nothing when subscribed: announce until an announcement comes back
-        Awaitility.await("announcements arrive").atMost(WAIT).pollInterval(Duration.ofMillis(50)).until(() -> {
-            await(changes.announce(probe));
-            return probeArrived.get();
-        });
+        Awaitility.await("announcements arrive")
+                .atMost(WAIT)
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> {
+                    await(changes.announce(probe));
+                    return probeArrived.get();
+                });
     }
 
     /** Statements of the tests themselves (inspection, back-dating), outside the adapter and its guards. */
@@ -109,16 +127,18 @@ final class RealPostgres {
 
     /** The failure of {@code uni} as it arrives (checked exceptions included), or an assertion error if it succeeds. */
     static Throwable failureOf(Uni<?> uni) {
-        Object outcome = uni.map(item -> (Object) new Succeeded(item)).onFailure().recoverWithItem(failure -> failure)
-                .await().atMost(WAIT);
+        Object outcome = uni.map(item -> (Object) new Succeeded(item))
+                .onFailure()
+                .recoverWithItem(failure -> failure)
+                .await()
+                .atMost(WAIT);
         if (outcome instanceof Succeeded succeeded) {
             throw new AssertionError("expected a failure, got " + succeeded.item());
         }
         return (Throwable) outcome;
     }
 
-    private record Succeeded(Object item) {
-    }
+    private record Succeeded(Object item) {}
 
     /** A collection no other test writes to. */
     static String freshCollection() {

@@ -43,11 +43,14 @@ class StorageFailuresTest {
     void anApplicationsExceptionInsideATransactionLeavesAsItIsAndNeverOpensTheBreaker() {
         for (int i = 0; i < 2 * window; i++) {
             // a JSON error is an IOException: it says nothing about PostgreSQL
-            Throwable json = failureOf(guards.write(() -> pg.pool.withTransaction(conn -> conn.query("SELECT 1").execute()
-                    .flatMap(rows -> Uni.createFrom().failure(new JsonParseException(null, "Unexpected end-of-input"))))));
+            Throwable json = failureOf(guards.write(() -> pg.pool.withTransaction(conn -> conn.query("SELECT 1")
+                    .execute()
+                    .flatMap(rows ->
+                            Uni.createFrom().failure(new JsonParseException(null, "Unexpected end-of-input"))))));
             assertInstanceOf(JsonParseException.class, json);
 
-            Throwable sql = failureOf(guards.write(() -> pg.pool.withTransaction(conn -> conn.query("SELECT 1 / 0").execute())));
+            Throwable sql = failureOf(guards.write(() ->
+                    pg.pool.withTransaction(conn -> conn.query("SELECT 1 / 0").execute())));
             assertEquals("22012", assertInstanceOf(PgException.class, sql).getSqlState(), "division by zero");
         }
         assertEquals("CLOSED", guards.breakerState());
@@ -57,14 +60,18 @@ class StorageFailuresTest {
     @Test
     @Order(2)
     void aPauseOfThisProcessLongerThanTheTimeoutIsNotAStorageFailure() throws Exception {
-        java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
-        StorageGuards paused = new StorageGuards(pg.config, new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), timer,
+        java.util.concurrent.ScheduledExecutorService timer =
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        StorageGuards paused = new StorageGuards(
+                pg.config,
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                timer,
                 "strata-postgresql-paused");
         long timeoutMillis = pg.config.timeout().toMillis();
         try {
             java.util.concurrent.CompletableFuture<String> answer = new java.util.concurrent.CompletableFuture<>();
-            java.util.concurrent.CompletableFuture<String> call = paused.read(() -> Uni.createFrom().completionStage(answer))
-                    .subscribeAsCompletionStage();
+            java.util.concurrent.CompletableFuture<String> call =
+                    paused.read(() -> Uni.createFrom().completionStage(answer)).subscribeAsCompletionStage();
             // the whole process stalls (as in a long GC pause): the timer's thread runs late like every other
             timer.submit(() -> {
                 try {
@@ -86,19 +93,26 @@ class StorageFailuresTest {
     @Test
     @Order(2)
     void aStatementTimeoutIsUnavailable() {
-        Throwable failure = failureOf(guards.write(() -> pg.pool.withTransaction(conn -> conn
-                .query("SET LOCAL statement_timeout = '10ms'").execute()
-                .flatMap(ignored -> conn.query("SELECT pg_sleep(1)").execute()))));
+        Throwable failure = failureOf(guards.write(() ->
+                pg.pool.withTransaction(conn -> conn.query("SET LOCAL statement_timeout = '10ms'")
+                        .execute()
+                        .flatMap(ignored -> conn.query("SELECT pg_sleep(1)").execute()))));
         StorageUnavailableException unavailable = assertInstanceOf(StorageUnavailableException.class, failure);
-        assertEquals("57014", assertInstanceOf(PgException.class, unavailable.getCause()).getSqlState(), "query_canceled");
+        assertEquals(
+                "57014",
+                assertInstanceOf(PgException.class, unavailable.getCause()).getSqlState(),
+                "query_canceled");
     }
 
     @Test
     @Order(3)
     void aCallLongerThanTheTimeoutIsUnavailable() {
-        Throwable failure = failureOf(guards.read(() -> pg.pool.query("SELECT pg_sleep(" + (pg.config.timeout().toMillis() + 500) / 1000.0 + ")")
+        Throwable failure = failureOf(guards.read(() -> pg.pool
+                .query("SELECT pg_sleep(" + (pg.config.timeout().toMillis() + 500) / 1000.0 + ")")
                 .execute()));
-        assertInstanceOf(TimeoutException.class, assertInstanceOf(StorageUnavailableException.class, failure).getCause());
+        assertInstanceOf(
+                TimeoutException.class,
+                assertInstanceOf(StorageUnavailableException.class, failure).getCause());
     }
 
     @Test
@@ -112,22 +126,28 @@ class StorageFailuresTest {
         try {
             assertInstanceOf(StorageUnavailableException.class, failureOf(pg.documents.read(collection, "doc")));
             for (int i = 0; i < window; i++) {
-                assertInstanceOf(StorageUnavailableException.class,
+                assertInstanceOf(
+                        StorageUnavailableException.class,
                         failureOf(pg.documents.put(collection, "doc", json("{}"), Precondition.NONE)));
             }
             assertEquals("OPEN", guards.breakerState());
             Throwable refused = failureOf(pg.documents.read(collection, "doc"));
-            assertTrue(causedBy(refused, CircuitBreakerOpenException.class), "while open, calls fail without trying: " + refused);
+            assertTrue(
+                    causedBy(refused, CircuitBreakerOpenException.class),
+                    "while open, calls fail without trying: " + refused);
         } finally {
             pg.server.startServer();
         }
 
-        Awaitility.await("the breaker closes again").atMost(RealPostgres.WAIT)
+        Awaitility.await("the breaker closes again")
+                .atMost(RealPostgres.WAIT)
                 .pollInterval(java.time.Duration.ofMillis(200))
                 .ignoreException(StorageUnavailableException.class)
-                .until(() -> await(pg.documents.read(collection, "doc")) != null && guards.breakerState().equals("CLOSED"));
+                .until(() -> await(pg.documents.read(collection, "doc")) != null
+                        && guards.breakerState().equals("CLOSED"));
         await(pg.documents.put(collection, "doc", json("{}"), Precondition.NONE));
-        Awaitility.await("the LISTEN connection is back and says what it may have missed").atMost(RealPostgres.WAIT)
+        Awaitility.await("the LISTEN connection is back and says what it may have missed")
+                .atMost(RealPostgres.WAIT)
                 .until(() -> revocationSignals.contains("*"));
     }
 

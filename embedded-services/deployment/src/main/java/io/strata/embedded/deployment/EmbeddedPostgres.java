@@ -25,6 +25,7 @@ public final class EmbeddedPostgres implements Startable {
     private final Duration startupTimeout;
     /** Generated for each server: no fixed credential exists anywhere. */
     private final String password = java.util.HexFormat.of().formatHex(randomBytes());
+
     private Process process;
     private Path dataDir;
     private Path installDir;
@@ -41,7 +42,9 @@ public final class EmbeddedPostgres implements Startable {
             return;
         }
         Path root = LocalProcesses.workRoot();
-        installDir = LocalProcesses.unpackOnce(ARCHIVE, root.resolve("postgresql-" + binariesVersion()),
+        installDir = LocalProcesses.unpackOnce(
+                ARCHIVE,
+                root.resolve("postgresql-" + binariesVersion()),
                 (archive, target) -> LocalProcesses.run(
                         List.of("tar", "-xJf", archive.toString(), "-C", target.toString()), Duration.ofMinutes(2)));
         dataDir = root.resolve("pg-" + UUID.randomUUID());
@@ -51,9 +54,21 @@ public final class EmbeddedPostgres implements Startable {
             Files.writeString(pwFile, password);
             LocalProcesses.giveToUnprivilegedUser(dataDir);
             LocalProcesses.giveToUnprivilegedUser(pwFile);
-            LocalProcesses.run(LocalProcesses.unprivileged(List.of(
-                    bin("initdb"), "-D", dataDir.toString(), "-U", USER, "--pwfile=" + pwFile,
-                    "-A", "scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync")), Duration.ofMinutes(2));
+            LocalProcesses.run(
+                    LocalProcesses.unprivileged(List.of(
+                            bin("initdb"),
+                            "-D",
+                            dataDir.toString(),
+                            "-U",
+                            USER,
+                            "--pwfile=" + pwFile,
+                            "-A",
+                            "scram-sha-256",
+                            "-E",
+                            "UTF8",
+                            "--no-locale",
+                            "--no-sync")),
+                    Duration.ofMinutes(2));
             Files.deleteIfExists(pwFile);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -70,11 +85,24 @@ public final class EmbeddedPostgres implements Startable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        List<String> command = new ArrayList<>(List.of(bin("postgres"), "-D", dataDir.toString(),
-                "-p", String.valueOf(port), "-h", "127.0.0.1",
-                "-c", "unix_socket_directories=",
-                "-c", "fsync=off", "-c", "full_page_writes=off",
-                "-c", "max_connections=200", "-c", "logging_collector=off"));
+        List<String> command = new ArrayList<>(List.of(
+                bin("postgres"),
+                "-D",
+                dataDir.toString(),
+                "-p",
+                String.valueOf(port),
+                "-h",
+                "127.0.0.1",
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+                "-c",
+                "logging_collector=off"));
         try {
             process = new ProcessBuilder(LocalProcesses.unprivileged(command))
                     .redirectErrorStream(true)
@@ -98,7 +126,9 @@ public final class EmbeddedPostgres implements Startable {
     /** Identifies the binaries bundle by where it comes from (its jar), so another version unpacks anew. */
     private static String binariesVersion() {
         java.net.URL archive = Thread.currentThread().getContextClassLoader().getResource(ARCHIVE);
-        return archive == null ? "unknown" : Integer.toHexString(archive.toString().hashCode());
+        return archive == null
+                ? "unknown"
+                : Integer.toHexString(archive.toString().hashCode());
     }
 
     private String bin(String name) {
@@ -139,7 +169,9 @@ public final class EmbeddedPostgres implements Startable {
     public synchronized void stopServer() {
         if (process != null && process.isAlive()) {
             try {
-                new ProcessBuilder("kill", "-INT", String.valueOf(process.pid())).start().waitFor();
+                new ProcessBuilder("kill", "-INT", String.valueOf(process.pid()))
+                        .start()
+                        .waitFor();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             } catch (InterruptedException e) {

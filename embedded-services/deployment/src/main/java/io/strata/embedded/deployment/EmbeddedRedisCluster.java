@@ -108,8 +108,8 @@ public final class EmbeddedRedisCluster implements Startable {
             startProcess(binary, node);
         }
         for (Node node : nodes) {
-            LocalProcesses.await("redis-server on port " + node.port, Duration.ofSeconds(20),
-                    () -> Resp.ping(HOST, node.port));
+            LocalProcesses.await(
+                    "redis-server on port " + node.port, Duration.ofSeconds(20), () -> Resp.ping(HOST, node.port));
         }
         assignSlots();
         Node first = nodes.get(0);
@@ -125,15 +125,34 @@ public final class EmbeddedRedisCluster implements Startable {
     private void startProcess(String binary, Node node) {
         try {
             Files.createDirectories(node.dir);
-            node.process = new ProcessBuilder(binary,
-                    "--port", String.valueOf(node.port), "--bind", HOST,
-                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                    "--cluster-node-timeout", String.valueOf(nodeTimeoutMillis),
-                    "--save", "", "--appendonly", "no", "--dir", node.dir.toString(),
-                    "--protected-mode", "no", "--logfile", node.dir.resolve("redis.log").toString(),
-                    "--cluster-announce-ip", HOST,
-                    "--cluster-announce-port", String.valueOf(announcedPort.applyAsInt(node.port)),
-                    "--cluster-announce-bus-port", String.valueOf(node.port + 10000))
+            node.process = new ProcessBuilder(
+                            binary,
+                            "--port",
+                            String.valueOf(node.port),
+                            "--bind",
+                            HOST,
+                            "--cluster-enabled",
+                            "yes",
+                            "--cluster-config-file",
+                            "nodes.conf",
+                            "--cluster-node-timeout",
+                            String.valueOf(nodeTimeoutMillis),
+                            "--save",
+                            "",
+                            "--appendonly",
+                            "no",
+                            "--dir",
+                            node.dir.toString(),
+                            "--protected-mode",
+                            "no",
+                            "--logfile",
+                            node.dir.resolve("redis.log").toString(),
+                            "--cluster-announce-ip",
+                            HOST,
+                            "--cluster-announce-port",
+                            String.valueOf(announcedPort.applyAsInt(node.port)),
+                            "--cluster-announce-bus-port",
+                            String.valueOf(node.port + 10000))
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .start();
@@ -184,8 +203,7 @@ public final class EmbeddedRedisCluster implements Startable {
         for (Node node : nodes) {
             try (Resp resp = new Resp(HOST, node.port)) {
                 String info = (String) resp.call("CLUSTER", "INFO");
-                if (!info.contains("cluster_state:ok")
-                        || !info.contains("cluster_known_nodes:" + nodes.size())) {
+                if (!info.contains("cluster_state:ok") || !info.contains("cluster_known_nodes:" + nodes.size())) {
                     return false;
                 }
                 if (!node.master) {
@@ -211,8 +229,8 @@ public final class EmbeddedRedisCluster implements Startable {
                 }
             }
         }
-        Path target = LocalProcesses.unpackOnce(BUNDLED_BINARY, LocalProcesses.workRoot().resolve(BUNDLED_BINARY),
-                (archive, targetDir) -> {
+        Path target = LocalProcesses.unpackOnce(
+                BUNDLED_BINARY, LocalProcesses.workRoot().resolve(BUNDLED_BINARY), (archive, targetDir) -> {
                     Path binary = targetDir.resolve("redis-server");
                     Files.move(archive, binary);
                     Files.setPosixFilePermissions(binary, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -250,19 +268,23 @@ public final class EmbeddedRedisCluster implements Startable {
 
     /** Waits until every live node reports {@code cluster_state:ok}. */
     public void awaitHealthy(Duration timeout) {
-        LocalProcesses.await("Redis Cluster state ok", timeout, () -> nodes.stream().filter(Node::alive).allMatch(node -> {
-            try (Resp resp = new Resp(HOST, node.port)) {
-                return ((String) resp.call("CLUSTER", "INFO")).contains("cluster_state:ok");
-            } catch (RuntimeException e) {
-                return false;
-            }
-        }));
+        LocalProcesses.await(
+                "Redis Cluster state ok",
+                timeout,
+                () -> nodes.stream().filter(Node::alive).allMatch(node -> {
+                    try (Resp resp = new Resp(HOST, node.port)) {
+                        return ((String) resp.call("CLUSTER", "INFO")).contains("cluster_state:ok");
+                    } catch (RuntimeException e) {
+                        return false;
+                    }
+                }));
     }
 
     /** Starts a killed node again with its cluster state; it rejoins (a former master as a replica). */
     public synchronized void restart(Node node) {
         startProcess(binary, node);
-        LocalProcesses.await("redis-server on port " + node.port, Duration.ofSeconds(20), () -> Resp.ping(HOST, node.port));
+        LocalProcesses.await(
+                "redis-server on port " + node.port, Duration.ofSeconds(20), () -> Resp.ping(HOST, node.port));
     }
 
     /** Kills every node, then forms a new, empty cluster on the same ports (Redis lost everything). */

@@ -24,7 +24,7 @@ class EmbeddedServicesProcessor {
         return new FeatureBuildItem(FEATURE);
     }
 
-    @BuildStep(onlyIf = { IsDevServicesSupportedByLaunchMode.class, DevServicesConfig.Enabled.class })
+    @BuildStep(onlyIf = {IsDevServicesSupportedByLaunchMode.class, DevServicesConfig.Enabled.class})
     void startServices(EmbeddedServicesConfig config, BuildProducer<DevServicesResultBuildItem> services) {
         if (!config.enabled()) {
             return;
@@ -49,8 +49,8 @@ class EmbeddedServicesProcessor {
                     .serviceName("strata-redis-cluster")
                     .serviceConfig(config.redisMasters() + "/" + config.redisReplicasPerMaster() + "/"
                             + config.redisNodeTimeoutMillis())
-                    .startable(() -> new EmbeddedRedisCluster(config.redisMasters(),
-                            config.redisReplicasPerMaster(), config.redisNodeTimeoutMillis()))
+                    .startable(() -> new EmbeddedRedisCluster(
+                            config.redisMasters(), config.redisReplicasPerMaster(), config.redisNodeTimeoutMillis()))
                     .configProvider(Map.of("quarkus.redis.hosts", EmbeddedRedisCluster::hosts))
                     .build());
         }

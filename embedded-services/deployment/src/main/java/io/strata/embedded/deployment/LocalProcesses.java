@@ -28,8 +28,7 @@ final class LocalProcesses {
     /** The uid/gid that servers run as when this JVM runs as root. */
     private static final String UNPRIVILEGED_ID = "65534";
 
-    private LocalProcesses() {
-    }
+    private LocalProcesses() {}
 
     static Path workRoot() {
         Path root = Path.of(System.getProperty("java.io.tmpdir"), "strata-embedded");
@@ -57,15 +56,17 @@ final class LocalProcesses {
         if (!runningAsRoot()) {
             return command;
         }
-        List<String> wrapped = new ArrayList<>(List.of("setpriv", "--reuid=" + UNPRIVILEGED_ID,
-                "--regid=" + UNPRIVILEGED_ID, "--clear-groups", "--"));
+        List<String> wrapped = new ArrayList<>(
+                List.of("setpriv", "--reuid=" + UNPRIVILEGED_ID, "--regid=" + UNPRIVILEGED_ID, "--clear-groups", "--"));
         wrapped.addAll(command);
         return wrapped;
     }
 
     static void giveToUnprivilegedUser(Path dir) {
         if (runningAsRoot()) {
-            run(List.of("chown", "-R", UNPRIVILEGED_ID + ":" + UNPRIVILEGED_ID, dir.toString()), Duration.ofSeconds(30));
+            run(
+                    List.of("chown", "-R", UNPRIVILEGED_ID + ":" + UNPRIVILEGED_ID, dir.toString()),
+                    Duration.ofSeconds(30));
         }
     }
 
@@ -131,15 +132,16 @@ final class LocalProcesses {
 
     static void run(List<String> command, Duration timeout) {
         try {
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            Process process =
+                    new ProcessBuilder(command).redirectErrorStream(true).start();
             byte[] output = process.getInputStream().readAllBytes();
             if (!process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
                 throw new IllegalStateException("timed out: " + command);
             }
             if (process.exitValue() != 0) {
-                throw new IllegalStateException("command failed (" + process.exitValue() + "): " + command + "\n"
-                        + new String(output));
+                throw new IllegalStateException(
+                        "command failed (" + process.exitValue() + "): " + command + "\n" + new String(output));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -15,8 +15,7 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class LocalServices {
 
-    private LocalServices() {
-    }
+    private LocalServices() {}
 
     public static void main(String[] args) throws IOException, InterruptedException {
         Path envFile = Path.of(args.length > 0 ? args[0] : "strata-local.env");
@@ -36,8 +35,13 @@ public final class LocalServices {
                 + "QUARKUS_DATASOURCE_PASSWORD=" + postgres.password() + "\n";
         StringBuilder pids = new StringBuilder("STRATA_POSTGRES_PORT=" + postgres.port() + "\n");
         for (EmbeddedRedisCluster.Node node : redis.nodes()) {
-            pids.append("STRATA_REDIS_NODE_").append(node.port()).append('=')
-                    .append(node.startedAsMaster() ? "master" : "replica").append(':').append(node.pid()).append('\n');
+            pids.append("STRATA_REDIS_NODE_")
+                    .append(node.port())
+                    .append('=')
+                    .append(node.startedAsMaster() ? "master" : "replica")
+                    .append(':')
+                    .append(node.pid())
+                    .append('\n');
         }
         Files.writeString(envFile, env + pids);
         System.out.println(env + pids);

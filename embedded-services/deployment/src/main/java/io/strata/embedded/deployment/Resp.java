@@ -44,7 +44,8 @@ final class Resp implements AutoCloseable {
     /** Sends a command and returns its reply: String, Long, List or null; an error reply throws. */
     Object call(String... args) {
         try {
-            StringBuilder sb = new StringBuilder().append('*').append(args.length).append("\r\n");
+            StringBuilder sb =
+                    new StringBuilder().append('*').append(args.length).append("\r\n");
             for (String arg : args) {
                 byte[] bytes = arg.getBytes(StandardCharsets.UTF_8);
                 sb.append('$').append(bytes.length).append("\r\n").append(arg).append("\r\n");
