@@ -200,6 +200,16 @@ cat >"$work/list.lua" <<LUA
 local headers = {["Authorization"] = "Bearer $key"}
 request = function() return wrk.format("GET", "/v1/b$docs/docs?limit=100", headers) end
 LUA
+# made-up keys as the gateway issues them (sk_ and 43 characters of base64url), a new one per request
+{ lua_header 11; cat <<'LUA'
+local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+request = function()
+  local key = {}
+  for i = 1, 43 do local r = math.random(1, 64); key[i] = alphabet:sub(r, r) end
+  return wrk.format("GET", "/v1/flood/docs/d" .. math.random(0, 9999), {["Authorization"] = "Bearer sk_" .. table.concat(key)})
+end
+LUA
+} >"$work/flood.lua"
 
 # fill Redis with every document of every data set (batchGet, 100 ids per request, 16 in flight)
 fill() { # size
@@ -318,6 +328,22 @@ for c in 16 64; do
   run "upsert:$c" "upsert reference (one INSERT … ON CONFLICT)" upsert a upsert.lua "$c"
   run "put:$c" "PUT (replace, 10k ids)" write a put.lua "$c"
 done
+# A flood of made-up keys from 4 connections, as fast as they go, beside strict reads at 16
+# connections: the reads' p99 against the same reads alone, measured just before.
+run flood-quiet "strict hit, $docs docs, quiet (flood baseline)" read a "hit-$docs.lua" 16
+seconds() { echo "$1" | awk '{ v = $1 + 0; if ($1 ~ /m$/) v *= 60; print v }'; }
+flood_out="$work/flood.out"
+wrk -t1 -c4 -d"$(( $(seconds "$warmup") + $(seconds "$duration") + 4 ))s" -s "$work/flood.lua" "${url[a]}" >"$flood_out" &
+flooder=$!
+sleep 1
+scrape a "$work/f0"
+run flood "strict hit, $docs docs, during a flood of made-up keys" read a "hit-$docs.lua" 16
+scrape a "$work/f1"
+wait "$flooder"
+flood_rate=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$flood_out")
+flood_sent=$(awk '/requests in/ {print $1}' "$flood_out")
+flood_refused=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$flood_out")
+flood_lookups=$(mdelta "$work/f0" "$work/f1" strata_auth_key_lookups_total | awk '{printf "%.0f", $1}')
 rss_peak_a=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/${gpid[a]}/status")
 
 # Profiling: async-profiler loaded into a running gateway (jcmd), CPU samples during one wrk run.
@@ -424,6 +450,10 @@ target "mixed run ($mixed_duration, 64 conns): 0 breaker openings, 0 failed writ
   "${value[long:openings]} openings, ${value[long:wtfail]} failed, $long_bypass % bypassed (${value[long:bypass]} of $(printf '%.0f' "${value[long:reads]}") reads)" \
   "$(met "${value[long:openings]} == 0 && ${value[long:wtfail]} == 0 && $long_bypass <= 0.1")"
 target "write's added latency ≤ 2 ms p50 with 3 instances" "p50 ${wait_p50:-?} ms, p99 ${wait_p99:-?} ms, mean $wait_mean ms" "$(met "${wait_p50:-99} <= 2")"
+fr=$(ratio "${p99[flood]}" "${p99[flood-quiet]}")
+target "a flood of made-up keys ($flood_rate keys/s from 4 connections): strict reads' p99 ≤ 2× quiet, storage lookups of keys capped" \
+  "p99 ${p99[flood]} ms vs ${p99[flood-quiet]} ms quiet ($fr×); ${flood_refused:-0} of $flood_sent made-up keys refused; $flood_lookups key lookups" \
+  "$(met "$fr <= 2 && ${flood_refused:-0} == $flood_sent")"
 target "peak RSS within a 512 MiB container at 256 conns, near cache full" "$rss_peak_a MiB" "$(met "$rss_peak_a <= 512")"
 
 {
