@@ -1,6 +1,7 @@
 package io.strata.gateway;
 
 import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.anyOf;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -70,14 +71,11 @@ class NearCacheTest extends AuthenticatedTest {
 
     /** Reads until the near cache answers: it serves nothing until its invalidation channel is up. */
     private static Response awaitNearHit(String c, String id, String cacheControl) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        Response response = get(c, id, cacheControl);
-        while (!"strata-near; hit".equals(response.header("Cache-Status")) && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-            response = get(c, id, cacheControl);
-        }
-        assertEquals("strata-near; hit", response.header("Cache-Status"));
-        return response;
+        return await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(50))
+                .until(
+                        () -> get(c, id, cacheControl),
+                        response -> "strata-near; hit".equals(response.header("Cache-Status")));
     }
 
     /** A write made by another instance: committed to storage and written through to Redis. */
@@ -180,14 +178,11 @@ class NearCacheTest extends AuthenticatedTest {
         assertEquals(v1, version(lagging), lagging.header("Cache-Status"));
         assertEquals("strata-near; hit", lagging.header("Cache-Status"));
         redis.announce(c, "p");
-        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-        long seen = v1;
-        while (seen != v2 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-            seen = version(get(c, "p", "max-stale=60"));
-        }
         // the near-cache TTL here is 5 s: only the announcement can have removed the older copy this soon
-        assertEquals(v2, seen, "the announced write is read");
+        await("the announced write is read")
+                .atMost(Duration.ofSeconds(3))
+                .pollInterval(Duration.ofMillis(10))
+                .until(() -> version(get(c, "p", "max-stale=60")), seen -> seen == v2);
     }
 
     @Test

@@ -1,13 +1,16 @@
 package io.strata.gateway;
 
 import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -154,22 +157,24 @@ class ObservabilityTest extends AuthenticatedTest {
     }
 
     private List<SpanData> traceOf(String method, String collection) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            for (SpanData span : spans.getFinishedSpanItems()) {
-                if (span.getKind() == SpanKind.SERVER
-                        && span.getName().equals(method + " " + DOC)
-                        && String.valueOf(span.getAttributes().asMap().toString())
-                                .contains(collection)) {
-                    Thread.sleep(100); // the children end before the server span; let the last batch arrive
-                    return spans.getFinishedSpanItems().stream()
-                            .filter(s -> s.getTraceId().equals(span.getTraceId()))
-                            .toList();
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no server span for " + method + " in " + spans.getFinishedSpanItems());
+        SpanData server = await("a server span for " + method + " " + collection)
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(20))
+                .until(
+                        () -> spans.getFinishedSpanItems().stream()
+                                .filter(span -> span.getKind() == SpanKind.SERVER
+                                        && span.getName().equals(method + " " + DOC)
+                                        && span.getAttributes()
+                                                .asMap()
+                                                .toString()
+                                                .contains(collection))
+                                .findFirst(),
+                        Optional::isPresent)
+                .orElseThrow();
+        Thread.sleep(100); // the children end before the server span; let the last batch arrive
+        return spans.getFinishedSpanItems().stream()
+                .filter(s -> s.getTraceId().equals(server.getTraceId()))
+                .toList();
     }
 
     private static SpanData named(List<SpanData> trace, String name) {
