@@ -33,6 +33,9 @@ import io.strata.testing.History.Kind;
  * write back at once ({@link #readBackWrites()}). Readers GET them strictly, and, in the shares
  * {@link Reads} gives, with {@code no-cache}, with {@code max-stale=1} (held to that bound by the
  * checker), or several at once with batchGet.
+ *
+ * <p>Longer than most classes: it is the one workload the read-invariant test and the fault suite
+ * share, and every kind of request it records has to be recorded the same way for the checker.
  */
 public final class Workload {
 

@@ -49,6 +49,9 @@ import io.vertx.mutiny.redis.client.Request;
  * before it is acknowledged, by which time every lease it could not see has lapsed or been renewed
  * through the owed-invalidation check. An instance that stops answering delays writes by at most one
  * period.
+ *
+ * <p>Longer than most classes: both sides of the lease (holding one, and a write waiting for the
+ * holders) are kept together, because the argument for each depends on the other's timing.
  */
 final class NearLeases {
 

@@ -46,6 +46,9 @@ import io.vertx.redis.client.RedisOptions;
  * a node in a failover answers {@code TRYAGAIN} or {@code CLUSTERDOWN}; then the map is reloaded and the
  * command goes again through the cluster client, which follows redirects. Scripts go as
  * {@code EVALSHA} and, to a node that lacks them, once more as {@code EVAL}.
+ *
+ * <p>Longer than most classes: locating the node, sending, reading redirects and falling back to the
+ * cluster client are one sequence, and it exists only here.
  */
 @ApplicationScoped
 public class RedisNodes {

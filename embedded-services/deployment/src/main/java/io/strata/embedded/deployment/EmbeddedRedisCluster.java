@@ -19,6 +19,9 @@ import io.quarkus.deployment.builditem.Startable;
  * Linux binary shipped in the {@code com.github.codemonstur:embedded-redis} jar (Redis 6.2, which has
  * neither {@code --cluster-port} nor {@code CLUSTER ADDSLOTSRANGE}: ports stay below 55535 so that the
  * bus port, port + 10000, is valid, and slots are assigned with {@code CLUSTER ADDSLOTS}).
+ *
+ * <p>Longer than most classes because the fault suite drives the same processes it starts: killing
+ * and restarting nodes, and waiting for the cluster to heal, live next to the start-up they undo.
  */
 public final class EmbeddedRedisCluster implements Startable {
 
