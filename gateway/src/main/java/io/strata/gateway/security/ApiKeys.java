@@ -2,8 +2,10 @@ package io.strata.gateway.security;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
@@ -41,9 +43,17 @@ import io.strata.storage.StorageUnavailableException;
  * {@code unknown-key-cache-ttl}. Concurrent lookups of one secret share one storage query, and lookups
  * of keys this instance has not verified in the last 30 minutes are capped per instance
  * ({@link LookupBudget}): beyond the cap such a key is refused without a query, so a flood of made-up
- * keys cannot become a flood of queries. A key verified before is looked up again outside the cap
- * when its cache entry expires: a flood spending the budget must not lock real keys out, and there
- * are only as many of those lookups as there are real keys in use.
+ * keys cannot become a flood of queries. Two kinds of keys are looked up outside the cap, so that a
+ * flood spending the budget locks no real key out:
+ * <ul>
+ * <li>keys Strata issued: the last 8 of a secret's 32 random bytes are a tag, an HMAC of the first 24
+ * under the pepper, so an issued key is recognised without storage and a made-up one carries a valid
+ * tag with a chance of 2<sup>-64</sup>. This holds on a fresh instance too (after a restart, a rollout
+ * or a scale-out), where no key has been seen yet;</li>
+ * <li>keys verified here in the last 30 minutes, whatever their origin (a bootstrap admin key chosen
+ * by an operator has no tag).</li>
+ * </ul>
+ * There are only as many of those lookups as there are real keys in use.
  *
  * <h2>Revocation</h2>
  * A revocation on any instance reaches every instance's cache through the storage's announcements
@@ -61,6 +71,11 @@ public class ApiKeys {
     private static final Pattern SECRET = Pattern.compile("[A-Za-z0-9_-]{16,128}");
 
     private static final Duration LAST_KNOWN = Duration.ofMinutes(30);
+    private static final String SECRET_PREFIX = "sk_";
+    /** Of an issued secret's 32 bytes, the random ones; the rest is their tag. */
+    private static final int RANDOM_BYTES = 24;
+    /** Keeps tags apart from the secrets' hashes, which use the same pepper. */
+    private static final byte[] TAG_DOMAIN = "strata key tag\0".getBytes(StandardCharsets.UTF_8);
     /** The shortest pepper accepted: an HMAC-SHA256 key shorter than its output weakens it. */
     static final int MIN_PEPPER_BYTES = 32;
 
@@ -201,7 +216,7 @@ public class ApiKeys {
         CompletableFuture<StoredKey> lookup = new CompletableFuture<>();
         CompletableFuture<StoredKey> running = lookups.putIfAbsent(hash, lookup);
         if (running == null) {
-            if (lastKnown.getIfPresent(hash) == null && !lookupBudget.tryAcquire()) {
+            if (lastKnown.getIfPresent(hash) == null && !issuedHere(secret) && !lookupBudget.tryAcquire()) {
                 lookups.remove(hash, lookup);
                 lookup.completeExceptionally(NOT_LOOKED_UP);
                 return Uni.createFrom().item(Verification.THROTTLED);
@@ -252,11 +267,35 @@ public class ApiKeys {
                         });
     }
 
+    /** Whether a secret carries the tag of the keys Strata issues (see the class comment). */
+    boolean issuedHere(String secret) {
+        if (!secret.startsWith(SECRET_PREFIX) || secret.length() != SECRET_PREFIX.length() + 43) {
+            return false;
+        }
+        byte[] bytes;
+        try {
+            bytes = Base64.getUrlDecoder().decode(secret.substring(SECRET_PREFIX.length()));
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        return bytes.length == 32
+                && MessageDigest.isEqual(
+                        tag(Arrays.copyOf(bytes, RANDOM_BYTES)), Arrays.copyOfRange(bytes, RANDOM_BYTES, 32));
+    }
+
+    private byte[] tag(byte[] randomPart) {
+        Mac mac = macs.get();
+        mac.update(TAG_DOMAIN);
+        return Arrays.copyOf(mac.doFinal(randomPart), 32 - RANDOM_BYTES);
+    }
+
     /** Creates a key; its secret is in the answer and nowhere else. */
     public Uni<Created> create(String name, List<String> scopes, int rateLimit) {
-        byte[] bytes = new byte[32];
-        random.nextBytes(bytes);
-        String secret = "sk_" + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+        byte[] randomPart = new byte[RANDOM_BYTES];
+        random.nextBytes(randomPart);
+        byte[] bytes = Arrays.copyOf(randomPart, 32);
+        System.arraycopy(tag(randomPart), 0, bytes, RANDOM_BYTES, 32 - RANDOM_BYTES);
+        String secret = SECRET_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
         byte[] idBytes = new byte[9];
         random.nextBytes(idBytes);
         String id = "key_" + HexFormat.of().formatHex(idBytes);
