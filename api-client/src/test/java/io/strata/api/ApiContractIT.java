@@ -386,6 +386,17 @@ class ApiContractIT {
     }
 
     @Test
+    @Order(100)
+    void theDocumentAndSwaggerUiAreServedOnTheManagementPortOnly() throws Exception {
+        for (String path : List.of("/q/openapi", "/q/swagger-ui/")) {
+            int[] statuses = gateway.statusOnBothPorts(path);
+            assertEquals(200, statuses[0], path + " on the management port");
+            // 404, or 400 for the trailing slash, which no API path has
+            assertTrue(statuses[1] == 404 || statuses[1] == 400, path + " on the API port: " + statuses[1]);
+        }
+    }
+
+    @Test
     @Order(101)
     void theServedDocumentIsTheCommittedOne() throws Exception {
         String served = gateway.servedDocument();

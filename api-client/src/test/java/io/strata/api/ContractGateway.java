@@ -100,6 +100,18 @@ final class ContractGateway implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + managementPort + path);
     }
 
+    /** The status of a GET on the management port and on the API port. */
+    int[] statusOnBothPorts(String path) throws IOException, InterruptedException {
+        int onManagement = HTTP.send(
+                        HttpRequest.newBuilder(management(path)).build(), HttpResponse.BodyHandlers.discarding())
+                .statusCode();
+        int onApi = HTTP.send(
+                        HttpRequest.newBuilder(URI.create(baseUrl() + path)).build(),
+                        HttpResponse.BodyHandlers.discarding())
+                .statusCode();
+        return new int[] {onManagement, onApi};
+    }
+
     /** The OpenAPI document the gateway serves. */
     String servedDocument() throws IOException, InterruptedException {
         HttpResponse<String> response = HTTP.send(

@@ -123,7 +123,7 @@ class HostileInputFuzzTest {
                 REQUESTS,
                 byStatus.values().stream().mapToInt(AtomicInteger::get).sum());
 
-        // hostile paths never become metric labels: every uri label is a route template
+        // hostile paths never become metric labels: every uri label is a route template or a fixed name
         String metrics = Management.given().get("/q/metrics").asString();
         java.util.regex.Matcher label =
                 java.util.regex.Pattern.compile("uri=\"([^\"]*)\"").matcher(metrics);
@@ -132,7 +132,7 @@ class HostileInputFuzzTest {
                     label.group(1)
                             .matches(
                                     "/v1/\\{collection}/docs(/\\{id}|:batchGet)?"
-                                            + "|/v1/other|/admin/keys(/\\{id})?|/admin/other|/refused-before-routing|NOT_FOUND|REDIRECTION|/q/.*"),
+                                            + "|/v1/other|/admin/keys(/\\{id})?|/admin/other|/refused-before-routing|/other|NOT_FOUND|REDIRECTION|/q/.*"),
                     "uri label " + label.group(1));
         }
         // the process is up and every document written before the run is as it was

@@ -1,22 +1,34 @@
 package io.strata.gateway.rest;
 
+import java.util.Set;
+
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 
 import io.strata.gateway.config.ApiConfig;
 import io.strata.gateway.security.CanonicalPath;
 import io.strata.gateway.security.Refusals;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 
 /**
  * Refuses, before anything else runs and with the same problem+json as any other error, a request
- * whose target, headers or query parameters are over their limits ({@link RequestLimits}), whose path
+ * with a method no route answers (405), a target that is not a path (400), a target, headers or
+ * query parameters over their limits ({@link RequestLimits}), whose path
  * is not in canonical form ({@link CanonicalPath}), or whose declared {@code Content-Length} is over
  * the body limit (before the body is read).
  */
 @Singleton
 public class BodyLimitFilter {
+
+    /** The methods some route answers (HEAD with GET); anything else is refused before routing. */
+    private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE");
+
+    private static final String ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE";
+
+    private static final String NOT_A_PATH =
+            "the request target must be a path (origin form), not an absolute URI or *";
 
     void install(@Observes Router router, ApiConfig config, Refusals refusals) {
         long max = config.maxBodyBytes();
@@ -26,7 +38,28 @@ public class BodyLimitFilter {
                 refuse(ctx, 400, "Bad request", "invalid-uri", "the request target is not a valid URI (RFC 3986)");
             }
         });
+        // a target that is not a path (`*`, some absolute forms) matches no route at all: answer in kind
+        router.errorHandler(404, ctx -> {
+            if (!ctx.response().ended() && !ctx.response().headWritten()) {
+                if (ctx.request().uri().startsWith("/")) {
+                    refuse(ctx, 404, "Not found", "not-found", "no such route");
+                } else {
+                    refuse(ctx, 400, "Bad request", "invalid-request-target", NOT_A_PATH);
+                }
+            }
+        });
         router.route().order(-110).handler(ctx -> {
+            // every method name and every target that reaches the router becomes a metric label, and the
+            // framework answers OPTIONS by itself: what no route answers is refused here, in kind
+            if (!METHODS.contains(ctx.request().method().name())) {
+                ctx.response().putHeader("Allow", ALLOW);
+                refuse(ctx, 405, "Method not allowed", "method-not-allowed", "Strata answers " + ALLOW + " only");
+                return;
+            }
+            if (!ctx.request().uri().startsWith("/")) {
+                refuse(ctx, 400, "Bad request", "invalid-request-target", NOT_A_PATH);
+                return;
+            }
             String refusal = RequestLimits.check(ctx.request(), config);
             if (refusal != null) {
                 int status = Integer.parseInt(refusal.substring(0, 3));
@@ -88,10 +121,14 @@ public class BodyLimitFilter {
         if (context != null) {
             context.putLocal("UrlPathTemplate", "/refused-before-routing");
         }
+        if (ctx.request().version() != HttpVersion.HTTP_2) {
+            // the rest of an HTTP/1 connection cannot be trusted after a refused target; HTTP/2 forbids
+            // the header (a stream carrying it is reset) and its other streams are framed apart
+            ctx.response().putHeader("Connection", "close");
+        }
         ctx.response()
                 .setStatusCode(status)
                 .putHeader("Content-Type", ProblemMappers.PROBLEM_JSON)
-                .putHeader("Connection", "close")
                 .end(new JsonObject()
                         .put("type", "urn:strata:problem:" + type)
                         .put("title", title)
