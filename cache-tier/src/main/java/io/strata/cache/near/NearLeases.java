@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.UniEmitter;
 import io.strata.cache.redis.LeaseScripts;
 import io.strata.cache.redis.RedisNodes;
 import io.strata.cache.redis.Scripts;
@@ -72,6 +73,8 @@ final class NearLeases {
     private final Map<String, Map<String, CompletableFuture<Void>>> waiting = new ConcurrentHashMap<>();
     /** Answers that arrived before their write started waiting for them (write id → holders). */
     private final Map<String, List<String>> early = new ConcurrentHashMap<>();
+    /** Writes waiting for the next holders snapshot. */
+    private final List<Snapshot> snapshots = new ArrayList<>();
     /** Answers to send: owed member → the writer's channel. */
     private final Map<String, String> toAnswer = new ConcurrentHashMap<>();
 
@@ -266,10 +269,7 @@ final class NearLeases {
      */
     Uni<Void> awaitHolders(String entryKey, String writeId) {
         long started = System.nanoTime();
-        return redis.run(
-                        "near_holders",
-                        LeaseScripts.leaseHolders(
-                                registry, owedPrefix, instance, instance + " " + writeId + " " + entryKey))
+        return snapshot(instance + " " + writeId + " " + entryKey)
                 .onItemOrFailure()
                 .transformToUni((holders, failure) -> {
                     if (failure != null) {
@@ -317,6 +317,51 @@ final class NearLeases {
                 .invoke(() -> waited.record(System.nanoTime() - started, TimeUnit.NANOSECONDS))
                 .replaceWithVoid();
     }
+
+    /**
+     * The holders of valid leases, taken after the caller's invalidation was published, each recorded
+     * as owing {@code owed}. The writes that ask within one turn of the event loop share one script
+     * call: each of them asks only after its own publication, so the shared snapshot still follows
+     * every publication it answers for, and every holder in it owes each of those invalidations.
+     */
+    private Uni<LeaseScripts.Holders> snapshot(String owed) {
+        return Uni.createFrom().emitter(emitter -> {
+            boolean first;
+            synchronized (snapshots) {
+                snapshots.add(new Snapshot(owed, emitter));
+                first = snapshots.size() == 1;
+            }
+            if (first) {
+                vertx.runOnContext(ignored -> takeSnapshots());
+            }
+        });
+    }
+
+    private void takeSnapshots() {
+        List<Snapshot> batch;
+        synchronized (snapshots) {
+            batch = new ArrayList<>(snapshots);
+            snapshots.clear();
+        }
+        for (int from = 0; from < batch.size(); from += LeaseScripts.MAX_OWED_PER_SNAPSHOT) {
+            List<Snapshot> part =
+                    batch.subList(from, Math.min(batch.size(), from + LeaseScripts.MAX_OWED_PER_SNAPSHOT));
+            redis.run(
+                            "near_holders",
+                            LeaseScripts.leaseHolders(
+                                    registry,
+                                    owedPrefix,
+                                    instance,
+                                    part.stream().map(Snapshot::owed).toList()))
+                    .subscribe()
+                    .with(
+                            holders -> part.forEach(waiter -> waiter.emitter().complete(holders)),
+                            failure -> part.forEach(waiter -> waiter.emitter().fail(failure)));
+        }
+    }
+
+    /** A write waiting for the holders snapshot that records the invalidation it owes them. */
+    private record Snapshot(String owed, UniEmitter<? super LeaseScripts.Holders> emitter) {}
 
     /** Publishes an invalidation from anywhere (when the document's master could not), then waits for the holders. */
     Uni<Void> publishAndAwait(String channel, String message, String entryKey, String writeId) {

@@ -65,20 +65,32 @@ public final class LeaseScripts {
             local holders = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf', 'WITHSCORES')
             for i = 1, #holders, 2 do
               if holders[i] ~= ARGV[1] then
-                local owed = ARGV[3] .. holders[i]
-                redis.call('SADD', owed, ARGV[2])
+                local owed = ARGV[2] .. holders[i]
+                redis.call('SADD', owed, unpack(ARGV, 3))
                 redis.call('PEXPIRE', owed, 120000)
               end
             end
             return {now, holders}
             """);
 
+    /** At most this many writes share one snapshot (Lua's {@code unpack} has a bounded stack). */
+    public static final int MAX_OWED_PER_SNAPSHOT = 256;
+
     /**
-     * The instances holding a valid lease now, other than {@code self}; each is recorded as owing
-     * {@code owed} (an invalidation) until it answers it, so that it cannot renew its lease before.
+     * The instances holding a valid lease now, other than {@code self}; each is recorded as owing every
+     * invalidation of {@code owed} (at most {@link #MAX_OWED_PER_SNAPSHOT}) until it answers it, so that
+     * it cannot renew its lease before.
      */
-    public static Scripts.Call<Holders> leaseHolders(String registry, String owedPrefix, String self, String owed) {
-        return Scripts.call(registry, HOLDERS, List.of(registry), List.of(self, owed, owedPrefix), reply -> {
+    public static Scripts.Call<Holders> leaseHolders(
+            String registry, String owedPrefix, String self, List<String> owed) {
+        if (owed.isEmpty() || owed.size() > MAX_OWED_PER_SNAPSHOT) {
+            throw new IllegalArgumentException("between 1 and " + MAX_OWED_PER_SNAPSHOT + " owed invalidations");
+        }
+        List<Object> args = new ArrayList<>(owed.size() + 2);
+        args.add(self);
+        args.add(owedPrefix);
+        args.addAll(owed);
+        return Scripts.call(registry, HOLDERS, List.of(registry), args, reply -> {
             java.util.Map<String, Long> expiries = new java.util.HashMap<>();
             Response holders = reply.get(1);
             for (int i = 0; i + 1 < holders.size(); i += 2) {
