@@ -187,6 +187,18 @@ assert volumes["secrets"]["secret"]["secretName"] == "strata-redis"
 assert any(e["name"] == "ANNOUNCE_HOSTNAME" and ".redis.strata.svc" in e["value"] for e in container["env"])
 conf = find(redis, "ConfigMap", "redis")["data"]
 assert "aclfile /run/redis/users.acl" in conf["redis.conf"] and "cluster-preferred-endpoint-type hostname" in conf["redis.conf"]
+# a pure cache: a restarted node comes back empty, never older (docs/decisions/0002, point 8)
+assert "appendonly no" in conf["redis.conf"] and 'save ""' in conf["redis.conf"], conf["redis.conf"]
+assert "appendonly yes" not in conf["redis.conf"]
+# the ACL user may run every command the cache tier's scripts call, and the commands it sends itself
+import glob, re
+scripted = set()
+for source in glob.glob("cache-tier/src/main/java/io/strata/cache/**/*.java", recursive=True):
+    scripted |= {c.lower() for c in re.findall(r"redis\.call\('([A-Za-z]+)'", open(source).read())}
+sent = {"hmget", "evalsha", "eval", "set", "exists", "wait", "publish", "subscribe", "ping"}
+rules = conf["strata.acl"].split()
+missing = sorted(c for c in scripted | sent if "+" + c not in rules)
+assert not missing, "commands Strata sends that the ACL user may not run: %s" % missing
 assert "user default off" in conf["start.sh"] and "~strata:*" in conf["strata.acl"] and "-@all" in conf["strata.acl"]
 assert "+@all" not in conf["strata.acl"] and "+flushall" not in conf["strata.acl"] and "+config" not in conf["strata.acl"]
 job = find(redis, "Job")

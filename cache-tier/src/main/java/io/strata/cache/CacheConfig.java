@@ -66,6 +66,14 @@ public interface CacheConfig {
     @WithDefault("2s")
     Duration writeVisibilityTimeout();
 
+    /**
+     * How long a write whose outcome is unknown (storage timed out, or its connection broke while it ran)
+     * is watched for its commit, so that its document's cached copy goes again when it shows up: at least
+     * twice the storage timeout.
+     */
+    @WithDefault("4s")
+    Duration unknownOutcomeWatch();
+
     /** How often the Redis Cluster slot map used to group commands per node is refreshed. */
     @WithDefault("5s")
     Duration topologyRefreshInterval();

@@ -37,7 +37,8 @@ import io.strata.storage.WriteResult;
  * <li>{@link BatchReads} — many documents at once, within a byte budget;</li>
  * <li>{@link WriteThrough} — what a write does to the cache before it is acknowledged;</li>
  * <li>{@link Invalidations} — repair after writes whose write-through did not reach Redis;</li>
- * <li>{@link NearReads} — the near cache in this process, for reads that accept bounded staleness;</li>
+ * <li>{@link NearReads} — the near cache in this process: strict reads under a lease, and reads that
+ * accept bounded staleness;</li>
  * <li>{@link RedisNodes} — the connections and guards per Redis master, and the scripts they run.</li>
  * </ul>
  */
@@ -54,11 +55,10 @@ public class DocumentCache {
     private final NearReads near;
     private final RedisNodes redis;
     private final DocumentStore store;
-    private final Duration storageTimeout;
+    private final Duration unknownOutcomeWatch;
 
     public DocumentCache(StrictReads strict, BatchReads batches, WriteThrough writeThrough, Invalidations invalidations,
-            NearReads near, RedisNodes redis, DocumentStore store,
-            @org.eclipse.microprofile.config.inject.ConfigProperty(name = "strata.storage.timeout", defaultValue = "2s") Duration storageTimeout) {
+            NearReads near, RedisNodes redis, DocumentStore store, CacheConfig config) {
         this.strict = strict;
         this.batches = batches;
         this.writeThrough = writeThrough;
@@ -66,7 +66,7 @@ public class DocumentCache {
         this.near = near;
         this.redis = redis;
         this.store = store;
-        this.storageTimeout = storageTimeout;
+        this.unknownOutcomeWatch = config.unknownOutcomeWatch();
     }
 
     /** Before the first request: the slot map and a connection to every master. */
@@ -147,7 +147,7 @@ public class DocumentCache {
     private Uni<WriteResult> detached(String collection, String id, Uni<WriteResult> write) {
         return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(write
                 .onFailure(failure -> failure instanceof StorageUnavailableException unavailable && unavailable.outcomeUnknown())
-                .invoke(failure -> invalidations.unknownOutcome(collection, id, storageTimeout))
+                .invoke(failure -> invalidations.unknownOutcome(collection, id, unknownOutcomeWatch))
                 .call(writeThrough::apply)
                 .subscribeAsCompletionStage()));
     }

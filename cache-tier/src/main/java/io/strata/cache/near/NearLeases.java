@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
 import io.strata.cache.redis.RedisNodes;
+import io.strata.cache.redis.LeaseScripts;
 import io.strata.cache.redis.Scripts;
 import io.vertx.core.Vertx;
 import io.vertx.mutiny.redis.client.Command;
@@ -126,19 +127,19 @@ final class NearLeases {
     void channelDown() {
         up = false;
         near.leaseLost();
-        redis.run("near_lease", Scripts.relinquishLease(registry, owedPrefix + instance, instance)).subscribe().with(ok -> {
+        redis.run("near_lease", LeaseScripts.relinquishLease(registry, owedPrefix + instance, instance)).subscribe().with(ok -> {
         }, failure -> LOG.debugf("near-cache lease not relinquished (it lapses by itself): %s", failure));
     }
 
     private void renew() {
         long sentAt = near.now();
-        Scripts.Call<Scripts.Renewal> call = Scripts.renewLease(registry, owedPrefix + instance, instance, period.toMillis());
+        Scripts.Call<LeaseScripts.Renewal> call = LeaseScripts.renewLease(registry, owedPrefix + instance, instance, period.toMillis());
         int acks = replicaAcks.getAsInt();
-        Uni<Scripts.Renewal> renewal = acks == 0 ? redis.run("near_lease", call)
+        Uni<LeaseScripts.Renewal> renewal = acks == 0 ? redis.run("near_lease", call)
                 : redis.batch(registry, "near_lease", List.of(call::request,
                         source -> Request.cmd(Command.WAIT).arg(acks).arg(replicaAckTimeout.toMillis())))
                         .map(responses -> responses.get(1).toInteger() >= acks ? call.outcome().apply(responses.get(0))
-                                : new Scripts.Renewal(false, 0, List.of()));
+                                : new LeaseScripts.Renewal(false, 0, List.of()));
         renewal.subscribe().with(outcome -> {
             if (!up) {
                 return;
@@ -192,7 +193,7 @@ final class NearLeases {
             messages.add(channel);
             messages.add(instance + " " + String.join(",", writeIds));
         });
-        redis.run("near_answer", Scripts.answerInvalidations(owedPrefix + instance, new ArrayList<>(batch.keySet()), messages))
+        redis.run("near_answer", LeaseScripts.answerInvalidations(owedPrefix + instance, new ArrayList<>(batch.keySet()), messages))
                 .subscribe().with(ok -> {
                     if (up) {
                         renew();
@@ -228,7 +229,7 @@ final class NearLeases {
      */
     Uni<Void> awaitHolders(String entryKey, String writeId) {
         long started = System.nanoTime();
-        return redis.run("near_holders", Scripts.leaseHolders(registry, owedPrefix, instance, instance + " " + writeId + " " + entryKey))
+        return redis.run("near_holders", LeaseScripts.leaseHolders(registry, owedPrefix, instance, instance + " " + writeId + " " + entryKey))
                 .onItemOrFailure().transformToUni((holders, failure) -> {
                     if (failure != null) {
                         LOG.debugf("lease holders unknown (%s): waiting one lease period", failure);

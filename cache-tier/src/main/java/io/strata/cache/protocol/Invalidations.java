@@ -179,12 +179,12 @@ public class Invalidations {
 
     /**
      * A write of the document whose outcome is unknown: it may have committed, or commit later. Its keys
-     * go now, and again once its change shows up in the change log, until the storage timeout has
-     * passed twice (by then it has committed or never will).
+     * go now, and again once its change shows up in the change log, for {@code watch} (by then it has
+     * committed or never will).
      */
-    public void unknownOutcome(String collection, String id, Duration storageTimeout) {
+    public void unknownOutcome(String collection, String id, Duration watch) {
         pending.add(collection, id, 0);
-        watched.put(new PendingInvalidations.Key(collection, id), System.nanoTime() + storageTimeout.multipliedBy(2).toNanos());
+        watched.put(new PendingInvalidations.Key(collection, id), System.nanoTime() + watch.toNanos());
         changes.announce(new Change(collection, id, 0)).subscribe().with(ok -> {
         }, failure -> LOG.debugf("announcement of %s/%s failed: %s", collection, id, failure));
     }

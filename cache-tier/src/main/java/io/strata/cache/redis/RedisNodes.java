@@ -63,7 +63,7 @@ public class RedisNodes {
     private final CacheConfig.Redis config;
     private final MeterRegistry registry;
     private final ClusterTopology topology;
-    private final Map<String, Node> nodes = new ConcurrentHashMap<>();
+    private final Map<String, MasterNode> nodes = new ConcurrentHashMap<>();
     private final Map<String, CircuitBreakerState> states = new ConcurrentHashMap<>();
 
     public RedisNodes(Redis cluster, Vertx vertx, RedisOptionsCapture options, CacheConfig config, MeterRegistry registry) {
@@ -111,7 +111,7 @@ public class RedisNodes {
     }
 
     private Uni<Response> send(String key, String operation, java.util.function.Function<Boolean, Request> request, Duration timeout) {
-        Node node = node(topology.ownerNow(key));
+        MasterNode node = node(topology.ownerNow(key));
         return timed(operation, node.guard.call(() -> node.send(request.apply(false))
                 .onFailure(Scripts.Script::isNoScript).recoverWithUni(() -> node.send(request.apply(true)))
                 .onFailure(RedisNodes::redirected).recoverWithUni(failure -> {
@@ -131,7 +131,7 @@ public class RedisNodes {
     /** The same, with its own timeout. */
     public Uni<List<Response>> batch(String routingKey, String operation, List<java.util.function.Function<Boolean, Request>> requests,
             Duration timeout) {
-        Node node = node(topology.ownerNow(routingKey));
+        MasterNode node = node(topology.ownerNow(routingKey));
         return timed(operation, node.guard.call(() -> batchOn(node, requests, false), timeout));
     }
 
@@ -171,7 +171,7 @@ public class RedisNodes {
         return (List<T>) Arrays.asList(values);
     }
 
-    private Uni<List<Response>> batchOn(Node node, List<java.util.function.Function<Boolean, Request>> requests, boolean withSource) {
+    private Uni<List<Response>> batchOn(MasterNode node, List<java.util.function.Function<Boolean, Request>> requests, boolean withSource) {
         List<Request> built = requests.stream().map(r -> r.apply(withSource)).toList();
         return node.batch(built).onFailure().recoverWithUni(failure -> {
             if (!withSource && Scripts.Script.isNoScript(failure)) {
@@ -230,19 +230,34 @@ public class RedisNodes {
 
     /** Whether a probe has found the master of {@code key} failing (its failures count for its breaker). */
     public boolean failing(String key) {
-        Node node = nodes.get(topology.ownerNow(key));
+        MasterNode node = nodes.get(topology.ownerNow(key));
         return node != null && node.guard.failing();
     }
 
     @PreDestroy
     void close() {
-        nodes.values().forEach(Node::close);
+        nodes.values().forEach(MasterNode::close);
         nodes.clear();
     }
 
-    private Node node(String address) {
-        Node existing = nodes.get(address);
-        return existing != null ? existing : nodes.computeIfAbsent(address, Node::new);
+    private MasterNode node(String address) {
+        MasterNode existing = nodes.get(address);
+        return existing != null ? existing : nodes.computeIfAbsent(address, this::newNode);
+    }
+
+    private MasterNode newNode(String address) {
+        RedisOptions base = options.options();
+        String endpoint = CLUSTER.equals(address) || base == null ? null : endpoint(base, address);
+        Redis client = endpoint == null ? null : Redis.createClient(vertx, new RedisOptions(base)
+                .setType(RedisClientType.STANDALONE).setEndpoints(List.of(endpoint))
+                .setMaxPoolSize(config.connectionsPerNode() + 1).setMaxPoolWaiting(config.connectionsPerNode() + 1)
+                .setPoolName("strata-" + address));
+        return new MasterNode(address, client, cluster, config, vertx.getDelegate(), registry, state -> {
+            if (states.put(address, state) == null) {
+                registry.gauge("strata.circuit_breaker.state", Tags.of("breaker", "redis-" + address), states,
+                        all -> BreakerStates.value(all.get(address)));
+            }
+        });
     }
 
     /**
@@ -266,120 +281,6 @@ public class RedisNodes {
                     Integer.parseInt(node.substring(colon + 1)), null, null, null).toString();
         } catch (URISyntaxException | RuntimeException e) {
             return null;
-        }
-    }
-
-    /** One master: its connections, its probe connection, its guard. */
-    private final class Node {
-        final String address;
-        final Redis client;
-        final Link[] links;
-        final Link probe;
-        final MasterGuard guard;
-        final AtomicInteger next = new AtomicInteger();
-
-        Node(String address) {
-            this.address = address;
-            RedisOptions base = options.options();
-            String endpoint = CLUSTER.equals(address) || base == null ? null : endpoint(base, address);
-            this.client = endpoint == null ? null : Redis.createClient(vertx, new RedisOptions(base)
-                    .setType(RedisClientType.STANDALONE).setEndpoints(List.of(endpoint))
-                    .setMaxPoolSize(config.connectionsPerNode() + 1).setMaxPoolWaiting(config.connectionsPerNode() + 1)
-                    .setPoolName("strata-" + address));
-            this.links = new Link[Math.max(1, config.connectionsPerNode())];
-            for (int i = 0; i < links.length; i++) {
-                links[i] = new Link();
-            }
-            this.probe = new Link();
-            this.guard = new MasterGuard(address, config, vertx.getDelegate(), this::ping, registry, state -> {
-                if (states.put(address, state) == null) {
-                    registry.gauge("strata.circuit_breaker.state", Tags.of("breaker", "redis-" + address), states,
-                            all -> BreakerStates.value(all.get(address)));
-                }
-            });
-        }
-
-        Uni<Response> send(Request request) {
-            if (client == null) {
-                return cluster.send(request);
-            }
-            Link link = links[Math.floorMod(next.getAndIncrement(), links.length)];
-            return link.connection().flatMap(connection -> connection.send(request));
-        }
-
-        Uni<List<Response>> batch(List<Request> requests) {
-            if (client == null) {
-                return cluster.batch(requests);
-            }
-            Link link = links[Math.floorMod(next.getAndIncrement(), links.length)];
-            return link.connection().flatMap(connection -> connection.batch(requests));
-        }
-
-        Uni<Void> ping() {
-            Request ping = Request.cmd(Command.PING);
-            return guard.probeCall(() -> client == null ? cluster.send(ping) : probe.connection().flatMap(c -> c.send(ping)),
-                    config.timeout()).replaceWithVoid();
-        }
-
-        void close() {
-            for (Link link : links) {
-                link.close();
-            }
-            probe.close();
-            if (client != null) {
-                client.close();
-            }
-        }
-
-        /** One long-lived connection, opened on first use and again after it was lost. */
-        private final class Link {
-            private volatile CompletableFuture<RedisConnection> current;
-
-            Uni<RedisConnection> connection() {
-                CompletableFuture<RedisConnection> held = current;
-                if (held == null || held.isCompletedExceptionally()) {
-                    synchronized (this) {
-                        if (current == held) {
-                            current = open();
-                        }
-                        held = current;
-                    }
-                }
-                return Uni.createFrom().completionStage(held);
-            }
-
-            private CompletableFuture<RedisConnection> open() {
-                CompletableFuture<RedisConnection> opening = new CompletableFuture<>();
-                client.connect().subscribe().with(connection -> {
-                    connection.exceptionHandler(failure -> lost(opening, connection));
-                    connection.endHandler(() -> lost(opening, connection));
-                    opening.complete(connection);
-                }, opening::completeExceptionally);
-                return opening;
-            }
-
-            private void lost(CompletableFuture<RedisConnection> which, RedisConnection connection) {
-                synchronized (this) {
-                    if (current == which) {
-                        current = null;
-                    }
-                }
-                connection.closeAndForget();
-            }
-
-            void close() {
-                CompletableFuture<RedisConnection> held = current;
-                current = null;
-                if (held != null) {
-                    held.thenAccept(connection -> {
-                        try {
-                            connection.closeAndForget();
-                        } catch (RuntimeException e) {
-                            // the client is shutting down with the application: nothing left to close
-                        }
-                    });
-                }
-            }
         }
     }
 }

@@ -19,7 +19,9 @@ import io.vertx.mutiny.redis.client.Response;
  * The Lua scripts of the cache protocol, each with typed arguments and a typed outcome. Each touches
  * the keys of one document only, which share a hash slot (see {@link CacheKeys}). They are sent as
  * {@code EVALSHA}; a node that does not know a script answers {@code NOSCRIPT} and gets it once with
- * {@code EVAL}, which also caches it there ({@link RedisNodes} does that).
+ * {@code EVAL}, which also caches it there ({@link RedisNodes} does that). The document scripts stay
+ * together in this one class, longer than most, so that a reviewer reads the whole protocol's Redis
+ * side in one place (the lease registry's are in {@link LeaseScripts}).
  *
  * <h2>Who may create an entry</h2>
  * Only a fill whose token is still there ({@link #fill}): the token was taken before the fill read
@@ -57,7 +59,7 @@ public final class Scripts {
         return new Call<>(routingKey, withSource -> request, outcome);
     }
 
-    private static <T> Call<T> call(String routingKey, Script script, List<String> keys, List<Object> args,
+    static <T> Call<T> call(String routingKey, Script script, List<String> keys, List<Object> args,
             Function<Response, T> outcome) {
         return new Call<>(routingKey, withSource -> {
             Request request = Request.cmd(withSource ? Command.EVAL : Command.EVALSHA)
@@ -297,107 +299,6 @@ public final class Scripts {
     /** Takes {@code share} from a quota counter that lives {@code lifetimeMillis}; answers the count after taking it. */
     public static Call<Long> take(String counterKey, long share, long lifetimeMillis) {
         return call(counterKey, TAKE, List.of(counterKey), List.of(share, lifetimeMillis), Response::toLong);
-    }
-
-    // ---------------------------------------------------------------- near-cache leases
-
-    /** The outcome of a lease renewal: renewed, or refused because this instance still owes invalidations. */
-    public record Renewal(boolean renewed, long redisNowMillis, List<String> owed) {
-    }
-
-    private static final String REDIS_NOW = """
-            local time = redis.call('TIME')
-            local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-            """;
-
-    private static final Script RENEW = new Script(REDIS_NOW + """
-            local owed = redis.call('SMEMBERS', KEYS[2])
-            if #owed > 0 then
-              return {0, now, owed}
-            end
-            redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
-            return {1, now}
-            """);
-
-    /**
-     * Registers or extends this instance's near-cache lease in the registry (a sorted set scored by
-     * expiry, on Redis's clock), unless it owes invalidations: then nothing is extended and the owed
-     * ones are answered, so that a holder that missed an invalidation cannot keep its lease.
-     */
-    public static Call<Renewal> renewLease(String registry, String owedKey, String instance, long leaseMillis) {
-        return call(registry, RENEW, List.of(registry, owedKey), List.of(instance, leaseMillis), reply -> {
-            List<String> owed = new ArrayList<>();
-            if (reply.size() > 2 && reply.get(2) != null) {
-                reply.get(2).forEach(member -> owed.add(member.toString()));
-            }
-            return new Renewal(reply.get(0).toInteger() == 1, reply.get(1).toLong(), owed);
-        });
-    }
-
-    private static final Script RELINQUISH = new Script("""
-            redis.call('ZREM', KEYS[1], ARGV[1])
-            redis.call('DEL', KEYS[2])
-            return 1
-            """);
-
-    /** Gives this instance's lease up (it can no longer receive invalidations), with what it owed. */
-    public static Call<Void> relinquishLease(String registry, String owedKey, String instance) {
-        return call(registry, RELINQUISH, List.of(registry, owedKey), List.of(instance), reply -> null);
-    }
-
-    /** The lease holders a write waits for: each with its lease's expiry, on Redis's clock. */
-    public record Holders(long redisNowMillis, java.util.Map<String, Long> expiries) {
-    }
-
-    private static final Script HOLDERS = new Script(REDIS_NOW + """
-            local holders = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf', 'WITHSCORES')
-            for i = 1, #holders, 2 do
-              if holders[i] ~= ARGV[1] then
-                local owed = ARGV[3] .. holders[i]
-                redis.call('SADD', owed, ARGV[2])
-                redis.call('PEXPIRE', owed, 120000)
-              end
-            end
-            return {now, holders}
-            """);
-
-    /**
-     * The instances holding a valid lease now, other than {@code self}; each is recorded as owing
-     * {@code owed} (an invalidation) until it answers it, so that it cannot renew its lease before.
-     */
-    public static Call<Holders> leaseHolders(String registry, String owedPrefix, String self, String owed) {
-        return call(registry, HOLDERS, List.of(registry), List.of(self, owed, owedPrefix), reply -> {
-            java.util.Map<String, Long> expiries = new java.util.HashMap<>();
-            Response holders = reply.get(1);
-            for (int i = 0; i + 1 < holders.size(); i += 2) {
-                String holder = holders.get(i).toString();
-                if (!holder.equals(self)) {
-                    expiries.put(holder, (long) Double.parseDouble(holders.get(i + 1).toString()));
-                }
-            }
-            return new Holders(reply.get(0).toLong(), expiries);
-        });
-    }
-
-    private static final Script ANSWER = new Script("""
-            local members = tonumber(ARGV[1])
-            for i = 2, members + 1 do
-              redis.call('SREM', KEYS[1], ARGV[i])
-            end
-            for i = members + 2, #ARGV, 2 do
-              redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
-            end
-            return 1
-            """);
-
-    /** Marks owed invalidations answered and tells their writers ({@code messages}: channel, then message). */
-    public static Call<Void> answerInvalidations(String owedKey, List<String> owed, List<String> messages) {
-        List<Object> args = new ArrayList<>();
-        args.add((long) owed.size());
-        args.addAll(owed);
-        args.addAll(messages);
-        return call(owedKey, ANSWER, List.of(owedKey), args, reply -> null);
     }
 
     // ---------------------------------------------------------------- the script itself

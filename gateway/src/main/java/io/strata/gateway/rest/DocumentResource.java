@@ -50,7 +50,11 @@ import io.strata.storage.Precondition;
 import io.strata.storage.WriteResult;
 import io.vertx.ext.web.RoutingContext;
 
-/** The v1 document API: JSON documents in named collections. */
+/**
+ * The v1 document API: JSON documents in named collections. Each method checks names and limits, hands
+ * the work to the cache tier, and spells the answer for HTTP. The class is longer than most because each
+ * operation carries its OpenAPI description, the contract clients are generated from (api/).
+ */
 @Path("/v1/{collection}")
 @Tag(name = "Documents")
 public class DocumentResource {
@@ -112,7 +116,7 @@ public class DocumentResource {
     }
 
     private static Response answer(CachedLookup read, String ifNoneMatch) {
-        String cacheStatus = cacheStatus(read.status());
+        String cacheStatus = CacheStatusHeader.of(read.status());
         if (read.lookup() instanceof Lookup.Found found) {
             Document document = found.document();
             if (Preconditions.noneMatchHits(ifNoneMatch, document.version())) {
@@ -125,43 +129,6 @@ public class DocumentResource {
                 new Problem(404, "not-found", "Not found", "no such document"))).header("Cache-Status", cacheStatus).build();
     }
 
-    /**
-     * RFC 9211 Cache-Status. The shared cache is {@code strata}: {@code hit} (with {@code ttl} negative
-     * and a {@code detail} when the entry was past its freshness), or {@code fwd=miss|request|stale|bypass}
-     * with {@code stored} when the answer was cached and {@code collapsed} when it came from another
-     * reader's fill. The near cache, in front of it, is {@code strata-near} and appears only on reads
-     * that accepted staleness: alone when it answered, after {@code strata} when it did not.
-     */
-    static String cacheStatus(CacheStatus status) {
-        if (status.near() == CacheStatus.Near.HIT) {
-            return "strata-near; hit";
-        }
-        StringBuilder value = new StringBuilder("strata");
-        if (status.hit()) {
-            value.append("; hit");
-            if (status.staleBy() != null) {
-                value.append("; ttl=-").append(Math.max(1, status.staleBy().toSeconds()));
-            }
-        } else {
-            value.append("; fwd=").append(status.forward().name().toLowerCase());
-            if (status.stored()) {
-                value.append("; stored");
-            }
-            if (status.collapsed()) {
-                value.append("; collapsed");
-            }
-        }
-        if (status.detail() != null) {
-            value.append("; detail=").append(status.detail());
-        }
-        if (status.near() != null) {
-            value.append(", strata-near; fwd=miss");
-            if (status.near() == CacheStatus.Near.MISS_STORED) {
-                value.append("; stored");
-            }
-        }
-        return value.toString();
-    }
 
     @Access(Need.WRITE)
     @PUT
@@ -329,7 +296,9 @@ public class DocumentResource {
             // pages are read from storage, never from the cache
             return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE)
                     .header("Cache-Status", "strata; fwd=bypass").build();
-        }).onFailure().invoke(reservation::release));
+        })
+                // a client that leaves before the answer is built cancels this: nothing else would give its share back
+                .onFailure().invoke(reservation::release).onCancellation().invoke(reservation::release));
     }
 
     @Access(Need.READ)
@@ -375,7 +344,9 @@ public class DocumentResource {
             reservation.shrinkTo(answer.length);
             routing.addEndHandler(ended -> reservation.release());
             return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE).build();
-        }).onFailure().invoke(reservation::release));
+        })
+                // a client that leaves before the answer is built cancels this: nothing else would give its share back
+                .onFailure().invoke(reservation::release).onCancellation().invoke(reservation::release));
     }
 
     private List<String> batchIds(byte[] body) {
@@ -434,28 +405,6 @@ public class DocumentResource {
             return json.parse(body == null ? new byte[0] : body);
         } catch (JsonBodies.InvalidJson e) {
             throw Problem.badRequest("malformed-json", e.getMessage());
-        }
-    }
-
-    /** List cursors: the last id of the page, base64url-encoded so that clients treat it as opaque. */
-    static final class Cursor {
-        private Cursor() {
-        }
-
-        static String encode(String lastId) {
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(lastId.getBytes(StandardCharsets.UTF_8));
-        }
-
-        static String decode(String cursor) {
-            try {
-                String id = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
-                if (Names.isValidId(id)) {
-                    return id;
-                }
-            } catch (IllegalArgumentException e) {
-                // answered below
-            }
-            throw Problem.badRequest("invalid-cursor", "after must be a cursor from a previous page");
         }
     }
 }

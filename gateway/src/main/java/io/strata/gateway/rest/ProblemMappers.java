@@ -48,7 +48,7 @@ public class ProblemMappers {
     /** A committed write whose visibility the cache could not guarantee in time: not acknowledged, not lost. */
     @ServerExceptionMapper
     public Response notVisible(io.strata.cache.WriteNotVisibleException e) {
-        return Response.fromResponse(toResponse(new Problem(503, "write-not-visible", "Write committed, not yet visible",
+        return Response.fromResponse(toResponse(new Problem(503, "write-not-visible", "Write committed but not yet visible",
                 e.getMessage(), RETRY_AFTER_SECONDS))).header("ETag", "\"" + e.version() + "\"").build();
     }
 

@@ -50,6 +50,6 @@ class CacheStatusSpellingTest {
     @ParameterizedTest(name = "{1}")
     @MethodSource("statuses")
     void everyStatusIsSpelledAsRfc9211Asks(CacheStatus status, String header) {
-        assertEquals(header, DocumentResource.cacheStatus(status));
+        assertEquals(header, CacheStatusHeader.of(status));
     }
 }

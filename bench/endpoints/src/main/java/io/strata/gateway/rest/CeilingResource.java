@@ -17,19 +17,16 @@ import io.strata.gateway.security.Access;
 
 /**
  * The benchmark's ceiling: a constant JSON body of the benchmark's document size, answered from
- * memory through the same HTTP stack, filters and name checks as {@code /v1}, so that the benchmark
- * can compare a cache hit with what the stack itself costs. Disabled (404) unless
- * {@code strata.bench.ceiling-enabled=true}.
+ * memory through the same HTTP stack, filters, authentication and name checks as a document read, so
+ * that the benchmark can compare a cache hit with what the stack itself costs. Part of the bench
+ * build only ({@code -Pbench}); the production build has no such route.
  */
-@Path("/v1/{collection}/bench:ceiling")
+@Path("/v1/{collection}/bench:ceiling/{id}")
 public class CeilingResource {
 
-    private final boolean enabled;
     private final byte[] body;
 
-    public CeilingResource(@ConfigProperty(name = "strata.bench.ceiling-enabled", defaultValue = "false") boolean enabled,
-            @ConfigProperty(name = "strata.bench.ceiling-bytes", defaultValue = "200") int size) {
-        this.enabled = enabled;
+    public CeilingResource(@ConfigProperty(name = "strata.bench.ceiling-bytes", defaultValue = "200") int size) {
         byte[] bytes = new byte[Math.max(size, 8)];
         Arrays.fill(bytes, (byte) 'x');
         bytes[0] = '"';
@@ -41,11 +38,9 @@ public class CeilingResource {
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)
-    public Uni<Response> ceiling(@PathParam("collection") String collection) {
+    public Uni<Response> ceiling(@PathParam("collection") String collection, @PathParam("id") String id) {
         Names.collection(collection);
-        if (!enabled) {
-            throw new Problem(404, "not-found", "Not found", "no such resource");
-        }
+        Names.id(id);
         return Uni.createFrom().item(Response.ok(body, MediaType.APPLICATION_JSON_TYPE)
                 .header("ETag", "\"1\"").header("Cache-Status", "strata; hit").build());
     }
