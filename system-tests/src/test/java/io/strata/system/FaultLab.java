@@ -218,7 +218,9 @@ final class FaultLab implements AutoCloseable {
 
     /** Adds a row to the table (cells in column order) and rewrites the report. */
     synchronized void row(Object... cells) {
-        table.add("| " + java.util.Arrays.stream(cells).map(String::valueOf).collect(Collectors.joining(" | ")) + " |");
+        String line = "| " + java.util.Arrays.stream(cells).map(String::valueOf).collect(Collectors.joining(" | ")) + " |";
+        table.add(line);
+        System.out.println("fault-injection row: " + line);
         writeReport();
     }
 
