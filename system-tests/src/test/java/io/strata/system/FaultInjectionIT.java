@@ -532,7 +532,7 @@ class FaultInjectionIT {
      */
     @Nested
     @Order(10)
-    @Tag("wip")
+    @Tag("edge")
     class EntriesEvicted {
         @Test
         void evictionsServeNothingOlder() throws Exception {
@@ -545,22 +545,6 @@ class FaultInjectionIT {
                     .describe(w -> evicted[0] + " keys evicted; " + acknowledgedVersusNotVisible(w))
                     .run(new Fault() {
                         public void inject() throws Exception {
-                            Thread.ofVirtual().start(() -> {
-                                long end = System.nanoTime() + 8_000_000_000L;
-                                int missing = 0, present = 0, owedMissing = 0;
-                                while (System.nanoTime() < end) {
-                                    for (EmbeddedRedisCluster.Node node : lab.redis.currentMasters()) {
-                                        try {
-                                            Object n = RedisAdmin.call(node.port(), "EXISTS", "strata:2:{near-leases}");
-                                            if (((Long) n) == 0) { missing++; System.out.println("DIAG registry missing at " + System.nanoTime()); } else present++;
-                                        } catch (RuntimeException e) {
-                                            // not its master
-                                        }
-                                    }
-                                    try { Thread.sleep(10); } catch (InterruptedException e) { return; }
-                                }
-                                System.out.println("DIAG registry present " + present + " missing " + missing);
-                            });
                             lab.affectRedisOf(gateway(1), Duration.ofMillis(400));
                             masters.addAll(lab.redis.currentMasters());
                             for (EmbeddedRedisCluster.Node node : masters) {
@@ -799,53 +783,6 @@ class FaultInjectionIT {
                 sum += gateway.metric("strata_cache_reads_total", "result=\"bypass\"");
             }
             return sum;
-        }
-    }
-
-    /**
-     * What waiting for a replica's acknowledgment costs a write: two fresh gateways, one with the
-     * default (a replica's acknowledgement, since every master has one) and one with
-     * {@code replica-acks=0}, warmed up alike, then PUTs alternating between them. Printed, not
-     * asserted (timings on a shared machine are not a test).
-     */
-    @Nested
-    @Order(14)
-    class ReplicaAcknowledgmentCost {
-        @Test
-        void measured() throws Exception {
-            try (GatewayProcess wait = lab.startGateway("gateway-wait", Map.of());
-                    GatewayProcess noWait = lab.startGateway("gateway-no-wait", Map.of("STRATA_CACHE_REPLICA_ACKS", "0"))) {
-                HttpClient client = HttpClient.newHttpClient();
-                putLatencies(client, wait, noWait, "acks-warm", 600);
-                long[][] measured = putLatencies(client, wait, noWait, "acks", 500);
-                lab.note(String.format("PUT latency, waiting for a replica: p50 %.2f ms, p99 %.2f ms; replica-acks=0: "
-                        + "p50 %.2f ms, p99 %.2f ms; p50 ratio %.2f (two fresh gateways warmed with 600 PUTs each, then 500 PUTs "
-                        + "alternating between them)", measured[0][0] / 1e6, measured[0][1] / 1e6, measured[1][0] / 1e6,
-                        measured[1][1] / 1e6, (double) measured[0][0] / measured[1][0]));
-            }
-        }
-
-        /** p50 and p99 of PUTs alternating between two gateways, so that both see the same machine load. */
-        private static long[][] putLatencies(HttpClient client, GatewayProcess a, GatewayProcess b, String collection, int count)
-                throws Exception {
-            long[][] nanos = new long[2][count];
-            GatewayProcess[] pair = { a, b };
-            for (int i = 0; i < count; i++) {
-                for (int g = 0; g < 2; g++) {
-                    long start = System.nanoTime();
-                    int status = client.send(ApiKey.request(pair[g].uri("/v1/" + collection + "-" + g + "/docs/d" + (i % 30)))
-                            .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString("{\"i\":" + i + "}"))
-                            .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-                    nanos[g][i] = System.nanoTime() - start;
-                    assertTrue(status == 200 || status == 201);
-                }
-            }
-            long[][] result = new long[2][];
-            for (int g = 0; g < 2; g++) {
-                java.util.Arrays.sort(nanos[g]);
-                result[g] = new long[] { nanos[g][count / 2], nanos[g][(int) (count * 0.99) - 1] };
-            }
-            return result;
         }
     }
 
