@@ -79,6 +79,15 @@ class FaultInjectionIT {
         return cutOff;
     }
 
+    /**
+     * The longest a write through a gateway cut off from Redis may take by the defaults before it is
+     * acknowledged or answered 503: its write-through (batch timeout, 500 ms), a quick and a repair
+     * invalidation (500 ms, then 1 s and the 250 ms replica wait), the wait for another instance's
+     * repair (write-visibility-timeout, 2 s, polled every 250 ms), then one near-cache lease (2 s) for
+     * holders it cannot hear: 6.5 s, and margin for this shared machine.
+     */
+    private static final Duration CUT_OFF_WRITE_BOUND = Duration.ofSeconds(10);
+
     private GatewayProcess gateway(int i) {
         return lab.gateways.get(i);
     }
@@ -272,6 +281,7 @@ class FaultInjectionIT {
             GatewayProcess writer = cutOffWriter();
             Workload workload = new Scenario(lab, "one writer cut off from Redis (1 ms timeout, its Redis traffic held), healthy readers")
                     .writesTo(writer).readsFrom(gateway(0), gateway(1))
+                    .clientTimeout(CUT_OFF_WRITE_BOUND)
                     .timing(Duration.ofSeconds(8), Duration.ofMillis(500), Duration.ofMillis(6500))
                     .describe(FaultInjectionIT::acknowledgedVersusNotVisible)
                     .run(cutOff(writer), lab.gateways);
@@ -317,6 +327,7 @@ class FaultInjectionIT {
             // the other healthy gateway listens and repairs; every read goes through the one that cannot hear
             Workload workload = new Scenario(lab, "LISTEN of the reader cut for 4 s, writer cut off from Redis")
                     .writesTo(writer).readsFrom(gateway(0))
+                    .clientTimeout(CUT_OFF_WRITE_BOUND)
                     .timing(Duration.ofSeconds(8), Duration.ofMillis(1500), Duration.ofSeconds(4))
                     .describe(w -> "LISTEN backend terminated " + terminated.get() + " times; " + acknowledgedVersusNotVisible(w))
                     .run(new Fault() {

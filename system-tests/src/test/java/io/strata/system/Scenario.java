@@ -57,6 +57,7 @@ final class Scenario {
     private Duration faultFor = Duration.ofSeconds(5);
     private Function<Workload, String> describe = workload -> "";
     private boolean pinned;
+    private Duration clientTimeout = Duration.ofSeconds(5);
 
     Scenario(FaultLab lab, String name) {
         this.lab = lab;
@@ -109,6 +110,15 @@ final class Scenario {
         return this;
     }
 
+    /**
+     * How long a client waits for an answer before counting it as an error (5 s unless the scenario's
+     * fault has a documented longer bound).
+     */
+    Scenario clientTimeout(Duration timeout) {
+        this.clientTimeout = timeout;
+        return this;
+    }
+
     /** What goes to the notes column, computed after the load (scenario-specific figures). */
     Scenario describe(Function<Workload, String> description) {
         this.describe = description;
@@ -128,7 +138,8 @@ final class Scenario {
         List<String> ids = IntStream.range(0, keys).mapToObj(i -> "k" + i).toList();
         Function<List<java.net.URI>, java.util.function.Supplier<java.net.URI>> spread = pinned ? Workload::pinned : Workload::anyOf;
         Workload workload = new Workload(collection, ids, ApiKey.SECRET, spread.apply(uris(writeTo)))
-                .readsFrom(spread.apply(uris(readFrom))).reads(reads).documentBytes(documentBytes).readBackWrites();
+                .readsFrom(spread.apply(uris(readFrom))).reads(reads).documentBytes(documentBytes).readBackWrites()
+                .timeout(clientTimeout);
         for (int i = 0; i < keys * 2; i++) {
             workload.write();
             workload.read();
