@@ -545,7 +545,7 @@ class FaultInjectionIT {
     @Nested
     @Order(10)
     @Tag("edge")
-    @Disabled("gap: stale strict near-cache hits after an acknowledged write under allkeys-lru eviction (near-lease state is evictable; docs/resilience.md)")
+    @Disabled("gap: stale strict near-cache hits after an acknowledged write under allkeys-lru eviction, in 1 of 2 runs (docs/resilience.md)")
     class EntriesEvicted {
         @Test
         void evictionsServeNothingOlder() throws Exception {
@@ -704,6 +704,16 @@ class FaultInjectionIT {
     @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
     class StampedeOfOneColdKey {
         private static final int REQUESTS = 1000;
+        /** The burst writes nothing: no write can be not visible and no read stale, so those cells stay empty. */
+        private static final String NO_WRITES = "—";
+
+        private static long unavailable(Stampede.Result result) {
+            return result.statuses().getOrDefault(503, 0L);
+        }
+
+        private static long errors(Stampede.Result result) {
+            return REQUESTS - result.statuses().getOrDefault(200, 0L) - unavailable(result);
+        }
 
         private void insertCold(String collection) throws Exception {
             try (Connection connection = lab.database();
@@ -720,8 +730,8 @@ class FaultInjectionIT {
             lab.settle(lab.gateways);
             insertCold("stampede");
             Stampede.Result result = Stampede.run(lab.gateways, "/v1/stampede/docs/cold", REQUESTS);
-            lab.row("1,000 concurrent GETs of one cold key over two gateways", REQUESTS, REQUESTS - result.statuses().getOrDefault(200, 0L),
-                    0, 0, 0, "", "", "storage reads: " + result.storageReads() + " (goal 1); Redis calls failed meanwhile: "
+            lab.row("1,000 concurrent GETs of one cold key over two gateways", REQUESTS, errors(result), unavailable(result),
+                    NO_WRITES, NO_WRITES, "", "", "storage reads: " + result.storageReads() + " (goal 1); Redis calls failed meanwhile: "
                             + result.redisFailures() + "; " + result.cacheStatuses());
             assertEquals(Map.of(200, (long) REQUESTS), result.statuses());
             if (result.redisFailures() == 0) {
@@ -757,7 +767,7 @@ class FaultInjectionIT {
                     });
                 }
                 lab.row("1,000 concurrent GETs of one cold key, Redis unreachable (breakers open), burst within one storage read",
-                        REQUESTS, REQUESTS - result.statuses().getOrDefault(200, 0L), 0, 0, 0, "", "",
+                        REQUESTS, errors(result), unavailable(result), NO_WRITES, NO_WRITES, "", "",
                         "storage reads: " + result.storageReads() + " (goal ≤ " + lab.gateways.size() + "; strict bound "
                                 + 2 * lab.gateways.size() + ": the first request's read, then one shared by the rest, per instance); "
                                 + result.cacheStatuses());
