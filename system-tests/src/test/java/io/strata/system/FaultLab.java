@@ -79,10 +79,9 @@ final class FaultLab implements AutoCloseable {
         env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
         env.put("QUARKUS_DATASOURCE_USERNAME", EmbeddedPostgres.USER);
         env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.password());
-        // entries keep their production lifetime: a stale entry left behind by a fault is served for as
-        // long as it would be in production, not masked by a short freshness
-        env.put("STRATA_CACHE_TOPOLOGY_REFRESH_INTERVAL", "1s");
-        env.put("STRATA_STORAGE_BREAKER_DELAY", "2s");
+        // everything else keeps its production default: entries their lifetime (a stale entry left behind
+        // by a fault is served as long as it would be in production), the slot map its refresh interval
+        // and the storage breaker its delay (a failover or an outage is recovered from as in production)
         if (GatewayProcess.PREVIOUS_RELEASE) {
             // the previous release's defaults were 0 replica acknowledgements and a 50 ms Redis timeout;
             // it runs with the settings the current defaults stand for, so that the scenarios measure its
