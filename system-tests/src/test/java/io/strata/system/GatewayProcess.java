@@ -13,11 +13,19 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.awaitility.Awaitility;
+
 /**
  * One packaged gateway ({@code java -jar quarkus-run.jar}) running as its own process: the API on
  * {@code port}, health and metrics on its management interface at {@code port + 10000}.
+ *
+ * <p>With {@code -Dstrata.gateway.release=previous} the jar is taken to be a release from before the
+ * management interface existed: health and metrics are read on the API port.
  */
 final class GatewayProcess implements AutoCloseable {
+
+    /** Whether the jar under test is the previous release (see the class comment). */
+    static final boolean PREVIOUS_RELEASE = "previous".equals(System.getProperty("strata.gateway.release"));
 
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -37,7 +45,7 @@ final class GatewayProcess implements AutoCloseable {
             throws IOException {
         this.name = name;
         this.port = port;
-        this.managementPort = port + 10000;
+        this.managementPort = PREVIOUS_RELEASE ? port : port + 10000;
         this.log = log;
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -51,25 +59,41 @@ final class GatewayProcess implements AutoCloseable {
         this.process = builder.start();
     }
 
-    void awaitReady(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException(name + " exited with " + process.exitValue());
-            }
-            try {
-                HttpResponse<Void> response = HTTP.send(
-                        HttpRequest.newBuilder(management("/q/health/ready")).build(),
-                        HttpResponse.BodyHandlers.discarding());
-                if (response.statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException e) {
-                // not listening yet
-            }
-            Thread.sleep(200);
+    void awaitReady(Duration timeout) {
+        Awaitility.await(name + " ready")
+                .atMost(timeout)
+                .pollInterval(Duration.ofMillis(200))
+                .failFast(name + " exited", () -> !process.isAlive())
+                .ignoreExceptionsInstanceOf(IOException.class) // not listening yet
+                .until(() -> HTTP.send(
+                                        HttpRequest.newBuilder(management("/q/health/ready"))
+                                                .build(),
+                                        HttpResponse.BodyHandlers.discarding())
+                                .statusCode()
+                        == 200);
+    }
+
+    /** Stops the process where it is (SIGSTOP), as a long GC pause or a descheduled container would. */
+    void pause() throws IOException, InterruptedException {
+        signal("STOP");
+    }
+
+    /** Lets a paused process run again (SIGCONT); harmless when it runs. */
+    void resume() throws IOException, InterruptedException {
+        signal("CONT");
+    }
+
+    private void signal(String signal) throws IOException, InterruptedException {
+        int status = new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid()))
+                .start()
+                .waitFor();
+        if (status != 0 && process.isAlive()) {
+            throw new IOException("kill -" + signal + " " + process.pid() + " exited with " + status);
         }
-        throw new IllegalStateException(name + " not ready after " + timeout);
+    }
+
+    String name() {
+        return name;
     }
 
     int port() {

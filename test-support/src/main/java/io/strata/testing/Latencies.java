@@ -15,6 +15,10 @@ public final class Latencies {
         nanos[count++] = elapsedNanos;
     }
 
+    public synchronized void clear() {
+        count = 0;
+    }
+
     public synchronized int count() {
         return count;
     }

@@ -363,6 +363,22 @@ public final class Workload {
         }
     }
 
+    /**
+     * Starts the figures (counts, latencies, answers) over, keeping the history: what happened before
+     * (documents written to prime the run) is still checked, but not measured.
+     */
+    public void clearFigures() {
+        for (AtomicLong counter :
+                List.of(requests, errors, unavailable, notVisible, staleServed, strictReads, nearHits)) {
+            counter.set(0);
+        }
+        for (Latencies recorded : List.of(latencies, acknowledgedWrites, notVisibleWrites)) {
+            recorded.clear();
+        }
+        answers.clear();
+        errorSamples.clear();
+    }
+
     /** How many requests got each answer ({@code "PUT 201"}, {@code "BATCH 200"}, {@code "GET HttpTimeoutException"}…). */
     public Map<String, Long> answers() {
         Map<String, Long> counts = new TreeMap<>();
