@@ -190,6 +190,8 @@ assert "aclfile /run/redis/users.acl" in conf["redis.conf"] and "cluster-preferr
 # a pure cache: a restarted node comes back empty, never older (docs/decisions/0002, point 8)
 assert "appendonly no" in conf["redis.conf"] and 'save ""' in conf["redis.conf"], conf["redis.conf"]
 assert "appendonly yes" not in conf["redis.conf"]
+# eviction takes only keys with a TTL: the near-cache lease registry and owed sets have none (LeaseScripts)
+assert "maxmemory-policy volatile-lru" in conf["redis.conf"], conf["redis.conf"]
 # the ACL user may run every command the cache tier's scripts call, and the commands it sends itself
 import glob, re
 scripted = set()

@@ -154,7 +154,7 @@ final class NearLeases {
     private void renew() {
         long sentAt = near.now();
         Scripts.Call<LeaseScripts.Renewal> call =
-                LeaseScripts.renewLease(registry, owedPrefix + instance, instance, period.toMillis());
+                LeaseScripts.renewLease(registry, owedPrefix, instance, period.toMillis());
         int acks = replicaAcks.getAsInt();
         Uni<LeaseScripts.Renewal> renewal = acks == 0
                 ? redis.run("near_lease", call)

@@ -9,6 +9,14 @@ import io.vertx.mutiny.redis.client.Response;
  * The scripts of the near-cache lease registry (see {@code io.strata.cache.near.NearLeases}): a sorted
  * set of lease holders scored by expiry on Redis's clock, and per holder the set of invalidations it
  * owes. All its keys share one hash tag, so each script runs on the registry's master alone.
+ *
+ * <p>None of these keys has a TTL, and Redis evicts only keys that have one ({@code volatile-lru}, as
+ * deployed): an owed set that vanished would read as "nothing owed" and let its holder renew a lease
+ * while it still serves a replaced version, and a registry that vanished would let writes see no
+ * holder. Entries, fill tokens and rate-limit counters all carry a TTL, so eviction still has
+ * everything the cache holds to choose from. A holder gone for a minute loses its owed set with its
+ * place in the registry; if it ever comes back, its own clock has told it that its lease lapsed, and it
+ * has dropped its near cache before it asks for a new one.
  */
 public final class LeaseScripts {
 
@@ -28,6 +36,11 @@ public final class LeaseScripts {
               return {0, now, owed}
             end
             redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+            -- holders gone for a minute, and what they owed (an owed set has no TTL, see the class comment)
+            local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+            for i = 1, #gone do
+              redis.call('DEL', ARGV[3] .. gone[i])
+            end
             redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
             return {1, now}
             """);
@@ -37,8 +50,10 @@ public final class LeaseScripts {
      * expiry, on Redis's clock), unless it owes invalidations: then nothing is extended and the owed
      * ones are answered, so that a holder that missed an invalidation cannot keep its lease.
      */
-    public static Scripts.Call<Renewal> renewLease(String registry, String owedKey, String instance, long leaseMillis) {
-        return Scripts.call(registry, RENEW, List.of(registry, owedKey), List.of(instance, leaseMillis), reply -> {
+    public static Scripts.Call<Renewal> renewLease(
+            String registry, String owedPrefix, String instance, long leaseMillis) {
+        List<Object> args = List.of(instance, leaseMillis, owedPrefix);
+        return Scripts.call(registry, RENEW, List.of(registry, owedPrefix + instance), args, reply -> {
             List<String> owed = new ArrayList<>();
             if (reply.size() > 2 && reply.get(2) != null) {
                 reply.get(2).forEach(member -> owed.add(member.toString()));
@@ -67,7 +82,6 @@ public final class LeaseScripts {
               if holders[i] ~= ARGV[1] then
                 local owed = ARGV[2] .. holders[i]
                 redis.call('SADD', owed, unpack(ARGV, 3))
-                redis.call('PEXPIRE', owed, 120000)
               end
             end
             return {now, holders}
