@@ -99,7 +99,7 @@ class FaultInjectionIT {
         void noFault() throws Exception {
             Workload workload = new Scenario(lab, "no fault (baseline)").run(Fault.NONE);
             assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
-            assertEquals(0, workload.unavailable.get());
+            assertEquals(0, workload.unavailable.get(), workload.unavailableSamples.toString());
             assertEquals(0, workload.notVisible.get(), "a healthy cache acknowledges every write");
         }
     }
@@ -250,7 +250,7 @@ class FaultInjectionIT {
                         }
                     });
             assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
-            assertEquals(0, workload.unavailable.get());
+            assertEquals(0, workload.unavailable.get(), workload.unavailableSamples.toString());
         }
     }
 
@@ -283,7 +283,7 @@ class FaultInjectionIT {
                 }
             });
             assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
-            assertEquals(0, workload.unavailable.get());
+            assertEquals(0, workload.unavailable.get(), workload.unavailableSamples.toString());
         }
     }
 
@@ -310,7 +310,7 @@ class FaultInjectionIT {
                     .describe(FaultInjectionIT::acknowledgedVersusNotVisible)
                     .run(cutOff(writer), lab.gateways);
             assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
-            assertEquals(0, workload.unavailable.get());
+            assertEquals(0, workload.unavailable.get(), workload.unavailableSamples.toString());
             assertTrue(
                     workload.acknowledgedWrites.count() + workload.notVisibleWrites.count() > 0,
                     "writes were answered");
@@ -397,7 +397,7 @@ class FaultInjectionIT {
                             lab.gateways);
             assertTrue(terminated.get() > 0, "the LISTEN connection was cut");
             assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
-            assertEquals(0, workload.unavailable.get());
+            assertEquals(0, workload.unavailable.get(), workload.unavailableSamples.toString());
         }
     }
 
@@ -438,7 +438,7 @@ class FaultInjectionIT {
                     }
                 });
                 assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
-                assertEquals(0, workload.unavailable.get());
+                assertEquals(0, workload.unavailable.get(), workload.unavailableSamples.toString());
             } finally {
                 rejoin(victim[0]);
             }
@@ -504,7 +504,7 @@ class FaultInjectionIT {
                             }
                         });
                 assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
-                assertEquals(0, workload.unavailable.get());
+                assertEquals(0, workload.unavailable.get(), workload.unavailableSamples.toString());
             } finally {
                 rejoin(master[0]);
             }
@@ -577,7 +577,7 @@ class FaultInjectionIT {
                         });
                 assertEquals("0", cameBack.get("loaded from disk"), "the restarted master loaded nothing: " + cameBack);
                 assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
-                assertEquals(0, workload.unavailable.get());
+                assertEquals(0, workload.unavailable.get(), workload.unavailableSamples.toString());
             } finally {
                 rejoin(master[0]);
             }
@@ -643,7 +643,7 @@ class FaultInjectionIT {
                     });
             assertTrue(evicted[0] > 0, "keys were evicted: " + evicted[0]);
             assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
-            assertEquals(0, workload.unavailable.get());
+            assertEquals(0, workload.unavailable.get(), workload.unavailableSamples.toString());
         }
     }
 
@@ -662,7 +662,7 @@ class FaultInjectionIT {
                 }
             });
             assertEquals(0, workload.errors.get(), workload.errorSamples.toString());
-            assertEquals(0, workload.unavailable.get());
+            assertEquals(0, workload.unavailable.get(), workload.unavailableSamples.toString());
         }
     }
 

@@ -68,6 +68,8 @@ public final class Workload {
     public final Latencies acknowledgedWrites = new Latencies();
     public final Latencies notVisibleWrites = new Latencies();
     public final List<String> errorSamples = Collections.synchronizedList(new ArrayList<>());
+    /** The first few 503s counted as unavailable, with their problem. */
+    public final List<String> unavailableSamples = Collections.synchronizedList(new ArrayList<>());
 
     private final Map<String, LongAdder> answers = new ConcurrentHashMap<>();
     private final HttpClient http = HttpClient.newBuilder()
@@ -331,6 +333,9 @@ public final class Workload {
             AtomicLong counter =
                     response.body().contains("urn:strata:problem:write-not-visible") ? notVisible : unavailable;
             counter.incrementAndGet();
+            if (counter == unavailable && unavailableSamples.size() < 5) {
+                unavailableSamples.add(method + " " + response.uri().getPath() + " " + response.body());
+            }
             return counter;
         }
         error(method + " " + status + " " + response.body());
@@ -377,6 +382,7 @@ public final class Workload {
         }
         answers.clear();
         errorSamples.clear();
+        unavailableSamples.clear();
     }
 
     /** How many requests got each answer ({@code "PUT 201"}, {@code "BATCH 200"}, {@code "GET HttpTimeoutException"}…). */
