@@ -3,8 +3,10 @@
 # port-forward to the API Service, or a local gateway), made with the bootstrap admin key.
 #   deploy/smoke-test.sh BASE_URL            (the admin key in STRATA_ADMIN_KEY)
 # 1. create an API key scoped to the collection "smoke" with the admin key
-# 2. PUT a document, GET it (expects 200 and "Cache-Status: strata; hit": the write went through the
-#    cache), DELETE it (204), GET it (404)
+# 2. PUT a document, GET it (the first read puts it in Redis), replace it, GET it (expects 200, the
+#    new body and "Cache-Status: strata; hit": the replacement went through the cache), DELETE it
+#    (204), GET it (404). A created document is cached by its first read, never by its write
+#    (docs/decisions/0002: only a token-holding fill creates an entry).
 # 3. revoke the key
 # Exits non-zero at the first unexpected answer, printing it.
 set -euo pipefail
@@ -36,11 +38,15 @@ trap 'curl -s -o /dev/null --max-time 10 -X DELETE "$base/admin/keys/$key_id" -H
 
 expect 201 "PUT /v1/smoke/docs/$id" -X PUT "$base/v1/smoke/docs/$id" -H "$auth" \
   -H 'Content-Type: application/json' -d '{"smoke":true}'
+expect 200 "GET /v1/smoke/docs/$id (fills the cache)" "$base/v1/smoke/docs/$id" -H "$auth"
+grep -q '"smoke":true' "$work/body" || { echo "FAIL  wrong body: $(cat "$work/body")" >&2; exit 1; }
+expect 200 "PUT /v1/smoke/docs/$id (replace)" -X PUT "$base/v1/smoke/docs/$id" -H "$auth" \
+  -H 'Content-Type: application/json' -d '{"smoke":2}'
 expect 200 "GET /v1/smoke/docs/$id" "$base/v1/smoke/docs/$id" -H "$auth"
 grep -qi '^cache-status: strata; hit' "$work/headers" || {
-  echo "FAIL  GET after PUT was not a cache hit:" >&2; grep -i '^cache-status' "$work/headers" >&2 || echo "(no Cache-Status)" >&2; exit 1; }
+  echo "FAIL  GET after a replacing PUT was not a cache hit:" >&2; grep -i '^cache-status' "$work/headers" >&2 || echo "(no Cache-Status)" >&2; exit 1; }
 echo "ok    Cache-Status: strata; hit"
-grep -q '"smoke":true' "$work/body" || { echo "FAIL  wrong body: $(cat "$work/body")" >&2; exit 1; }
+grep -q '"smoke":2' "$work/body" || { echo "FAIL  not the replacement: $(cat "$work/body")" >&2; exit 1; }
 expect 204 "DELETE /v1/smoke/docs/$id" -X DELETE "$base/v1/smoke/docs/$id" -H "$auth"
 expect 404 "GET after DELETE" "$base/v1/smoke/docs/$id" -H "$auth"
 expect 204 "revoke the key" -X DELETE "$base/admin/keys/$key_id" -H "Authorization: Bearer $admin"
