@@ -1,6 +1,6 @@
 package io.strata.gateway.rest;
 
-import java.util.Set;
+import java.util.List;
 
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
@@ -23,9 +23,9 @@ import io.vertx.ext.web.Router;
 public class BodyLimitFilter {
 
     /** The methods some route answers (HEAD with GET); anything else is refused before routing. */
-    private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE");
+    public static final List<String> METHODS = List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE");
 
-    private static final String ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE";
+    private static final String ALLOW = String.join(", ", METHODS);
 
     private static final String NOT_A_PATH =
             "the request target must be a path (origin form), not an absolute URI or *";
