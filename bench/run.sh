@@ -85,7 +85,7 @@ free_port() { # a port that is free, and so is port + 1000 (the management port)
   local p used
   used=$(ss -ltn | awk '{print $4}')
   for _ in $(seq 1 50); do
-    p=$(( 20000 + RANDOM % 20000 ))
+    p=$(( 12000 + RANDOM % 19000 )) # below the ephemeral range (32768 up): no outgoing connection holds it
     grep -Eq ":($p|$((p + 1000)))\$" <<<"$used" || { echo "$p"; return; }
   done
   return 1

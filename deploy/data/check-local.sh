@@ -67,7 +67,7 @@ mkdir -p "$work/secrets" && for name in admin replication strata; do openssl ran
 chmod 600 "$work/secrets"/*
 # a base port whose neighbours are all free (Redis nodes and bus ports, PostgreSQL, PgBouncer, the gateway)
 for _ in $(seq 1 20); do
-  base=$((21000 + RANDOM % 20000))
+  base=$((12000 + RANDOM % 10000)) # every port below the kernel's ephemeral range (32768 up), so no outgoing connection holds one
   used=$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u)
   clash=0
   for p in $(seq $base $((base + 3))) $(seq $((base + 10000)) $((base + 10003))) $((base + 100)) $((base + 101)) $((base + 200)) $((base + 201)); do

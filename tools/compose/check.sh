@@ -56,7 +56,7 @@ get() { python3 -c "import json,sys; d=json.load(open('$work/services.json')); p
 echo "== Redis nodes, started with the arguments Compose passes"
 # a base port whose neighbours are all free (Redis nodes, their bus ports, PostgreSQL, the gateway)
 for _ in $(seq 1 20); do
-  base=$((20000 + RANDOM % 20000))
+  base=$((12000 + RANDOM % 10000)) # every port below the kernel's ephemeral range (32768 up), so no outgoing connection holds one
   used=$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u)
   clash=0
   for p in $base $((base + 1)) $((base + 2)) $((base + 10000)) $((base + 10001)) $((base + 10002)) $((base + 100)) $((base + 200)) $((base + 201)); do

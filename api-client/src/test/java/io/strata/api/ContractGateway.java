@@ -1,13 +1,13 @@
 package io.strata.api;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
@@ -16,6 +16,7 @@ import java.util.Map;
 
 import io.strata.embedded.deployment.EmbeddedPostgres;
 import io.strata.embedded.deployment.EmbeddedRedisCluster;
+import io.strata.embedded.deployment.LocalPorts;
 
 /**
  * The packaged gateway ({@code gateway/target/quarkus-app/quarkus-run.jar}) as its own process, with
@@ -28,6 +29,7 @@ final class ContractGateway implements AutoCloseable {
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     final String adminKey = "sk_" + random(32);
+    private final String pepper = random(32);
     private final EmbeddedPostgres postgres = new EmbeddedPostgres(Duration.ofSeconds(60));
     private final EmbeddedRedisCluster redis = new EmbeddedRedisCluster(3, 0, 2000);
     private Process process;
@@ -37,8 +39,33 @@ final class ContractGateway implements AutoCloseable {
     void start(Path jar, Path log) throws IOException, InterruptedException {
         postgres.start();
         redis.start();
-        port = freePort();
-        managementPort = freePort();
+        for (int start = 1; ; start++) {
+            port = LocalPorts.free();
+            managementPort = LocalPorts.free();
+            process = launch(jar, log);
+            try {
+                awaitReady(Duration.ofSeconds(90));
+                return;
+            } catch (IllegalStateException e) {
+                String output = Files.readString(log);
+                if (start < 3 && !process.isAlive() && output.contains("Address already in use")) {
+                    // a port was taken between its choice and the bind (see LocalPorts): new ports
+                    Files.move(
+                            log,
+                            log.resolveSibling(log.getFileName() + ".port-taken-" + start),
+                            StandardCopyOption.REPLACE_EXISTING);
+                    continue;
+                }
+                List<String> lines = output.lines().toList();
+                throw new IllegalStateException(
+                        e.getMessage() + "; the end of its log:\n"
+                                + String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size())),
+                        e);
+            }
+        }
+    }
+
+    private Process launch(Path jar, Path log) throws IOException {
         List<String> command = List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m",
@@ -55,18 +82,9 @@ final class ContractGateway implements AutoCloseable {
         env.put("QUARKUS_DATASOURCE_JDBC_URL", postgres.jdbcUrl());
         env.put("QUARKUS_DATASOURCE_USERNAME", EmbeddedPostgres.USER);
         env.put("QUARKUS_DATASOURCE_PASSWORD", postgres.password());
-        env.put("STRATA_AUTH_PEPPER", random(32));
+        env.put("STRATA_AUTH_PEPPER", pepper);
         env.put("STRATA_AUTH_BOOTSTRAP_ADMIN_KEY", adminKey);
-        process = builder.start();
-        try {
-            awaitReady(Duration.ofSeconds(90));
-        } catch (IllegalStateException e) {
-            List<String> lines = java.nio.file.Files.readAllLines(log);
-            throw new IllegalStateException(
-                    e.getMessage() + "; the end of its log:\n"
-                            + String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size())),
-                    e);
-        }
+        return builder.start();
     }
 
     private void awaitReady(Duration timeout) throws InterruptedException {
@@ -133,12 +151,6 @@ final class ContractGateway implements AutoCloseable {
         }
         redis.close();
         postgres.close();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
     }
 
     private static String random(int bytes) {

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.SocketTimeoutException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -949,7 +947,6 @@ class EdgeUnderLoadIT {
         ApiKey.configureCredentials(env);
         GatewayProcess gateway = new GatewayProcess(
                 name,
-                freePortPair(),
                 Path.of(System.getProperty("strata.gateway.jar")),
                 CONTAINER_JVM,
                 env,
@@ -1098,25 +1095,5 @@ class EdgeUnderLoadIT {
                 var run = connection.createStatement()) {
             run.execute(statement);
         }
-    }
-
-    /** A port for the API whose management twin (port + 10000) is free too. */
-    private static int freePortPair() throws IOException {
-        InetAddress loopback = InetAddress.getLoopbackAddress();
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int port;
-            try (ServerSocket api = new ServerSocket(0, 1, loopback)) {
-                port = api.getLocalPort();
-            }
-            if (port + 10000 > 65535) {
-                continue;
-            }
-            try (ServerSocket management = new ServerSocket(port + 10000, 1, loopback)) {
-                return port;
-            } catch (IOException taken) {
-                // try another
-            }
-        }
-        throw new IOException("no free pair of ports");
     }
 }

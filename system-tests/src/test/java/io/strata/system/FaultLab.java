@@ -54,8 +54,6 @@ final class FaultLab implements AutoCloseable {
     private final List<GatewayProcess> started = new ArrayList<>();
     private final List<String> table = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
-    private final int basePort = 18080 + (int) (ProcessHandle.current().pid() % 500) * 2;
-    private int extraGateways;
 
     FaultLab() throws Exception {
         reportDir = Path.of(System.getProperty("strata.report.dir", "target"));
@@ -98,8 +96,7 @@ final class FaultLab implements AutoCloseable {
         }
         ApiKey.configure(env);
         for (int i = 0; i < 2; i++) {
-            gateways.add(new GatewayProcess(
-                    "gateway-" + i, basePort + i, jar, env, reportDir.resolve("gateway-" + i + ".log")));
+            gateways.add(new GatewayProcess("gateway-" + i, jar, env, reportDir.resolve("gateway-" + i + ".log")));
         }
         for (GatewayProcess gateway : gateways) {
             gateway.awaitReady(Duration.ofSeconds(90));
@@ -119,8 +116,7 @@ final class FaultLab implements AutoCloseable {
                 gatewayEnv.put(variable, value);
             }
         });
-        GatewayProcess gateway = new GatewayProcess(
-                name, basePort + 1000 + extraGateways++, jar, gatewayEnv, reportDir.resolve(name + ".log"));
+        GatewayProcess gateway = new GatewayProcess(name, jar, gatewayEnv, reportDir.resolve(name + ".log"));
         started.add(gateway);
         gateway.awaitReady(Duration.ofSeconds(90));
         return gateway;

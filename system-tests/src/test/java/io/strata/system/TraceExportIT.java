@@ -91,10 +91,8 @@ class TraceExportIT {
         env.put("QUARKUS_OTEL_BSP_SCHEDULE_DELAY", "200ms");
         Path reportDir = Path.of(System.getProperty("strata.report.dir", "target"));
         Files.createDirectories(reportDir);
-        int port = 17080 + (int) (ProcessHandle.current().pid() % 400);
         gateway = new GatewayProcess(
                 "traced-gateway",
-                port,
                 Path.of(System.getProperty("strata.gateway.jar")),
                 env,
                 reportDir.resolve("traced-gateway.log"));

@@ -73,7 +73,7 @@ public final class EmbeddedPostgres implements Startable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        port = LocalProcesses.freePort(0, 60000);
+        port = LocalPorts.free();
         startServer();
     }
 

@@ -96,7 +96,7 @@ public final class EmbeddedRedisCluster implements Startable {
         int total = masters * (1 + replicasPerMaster);
         List<Integer> ports = new ArrayList<>();
         for (int i = 0; i < total; i++) {
-            ports.add(LocalProcesses.freePort(10000, 55000));
+            ports.add(LocalPorts.free(10000));
         }
         Runtime.getRuntime().addShutdownHook(new Thread(this::close, "strata-embedded-redis-stop"));
         form(ports);

@@ -3,8 +3,6 @@ package io.strata.embedded.deployment;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
@@ -14,12 +12,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /**
- * Helpers shared by the embedded services: free ports, unpacking binaries shipped in jars, and
+ * Helpers shared by the embedded services: unpacking binaries shipped in jars, and
  * starting server processes as an unprivileged user when the build runs as root (PostgreSQL refuses
  * to run as root).
  */
@@ -67,29 +64,6 @@ final class LocalProcesses {
             run(
                     List.of("chown", "-R", UNPRIVILEGED_ID + ":" + UNPRIVILEGED_ID, dir.toString()),
                     Duration.ofSeconds(30));
-        }
-    }
-
-    /**
-     * Finds a port that is free now, below {@code maxPort}, whose companion {@code port + offset} is
-     * free too (Redis Cluster uses port + 10000 for its bus).
-     */
-    static int freePort(int companionOffset, int maxPort) {
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int port = ThreadLocalRandom.current().nextInt(20000, maxPort);
-            if (isFree(port) && (companionOffset == 0 || isFree(port + companionOffset))) {
-                return port;
-            }
-        }
-        throw new IllegalStateException("no free port found");
-    }
-
-    private static boolean isFree(int port) {
-        try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-            socket.setReuseAddress(true);
-            return true;
-        } catch (IOException e) {
-            return false;
         }
     }
 
