@@ -23,6 +23,8 @@ import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.quarkus.test.junit.QuarkusTest;
+import io.strata.cache.redis.ClusterTopology;
+import io.strata.cache.redis.RedisNodes;
 
 /** Metrics at /q/metrics move exactly with known traffic; traces have the expected span trees. */
 @QuarkusTest
@@ -35,6 +37,9 @@ class ObservabilityTest extends AuthenticatedTest {
 
     @Inject
     RedisProbe redis;
+
+    @Inject
+    RedisNodes redisNodes;
 
     private static String newCollection() {
         return "obs-" + UUID.randomUUID().toString().substring(0, 8);
@@ -220,6 +225,19 @@ class ObservabilityTest extends AuthenticatedTest {
 
     @Test
     void redisHitTraceHasOneRedisCommandAndNoStorageQuery() throws Exception {
+        redisHitTrace(false);
+    }
+
+    /**
+     * A request that finds the slot map due reloads it in the background: the reload's commands are
+     * nobody's request and stay out of its trace.
+     */
+    @Test
+    void aSlotMapReloadStaysOutOfTheTraceOfTheRequestThatStartedIt() throws Exception {
+        redisHitTrace(true);
+    }
+
+    private void redisHitTrace(boolean slotMapDue) throws Exception {
         warmUp();
         String c = newCollection();
         given().contentType("application/json")
@@ -235,11 +253,21 @@ class ObservabilityTest extends AuthenticatedTest {
                 .then()
                 .statusCode(200);
         traceOf("PUT", c);
+        long loadedAt = slotMapLoadedAt();
+        if (slotMapDue) {
+            setSlotMapLoadedAt(loadedAt - Duration.ofDays(1).toNanos());
+        }
         spans.reset();
         given().get("/v1/{c}/docs/{id}", c, "doc")
                 .then()
                 .statusCode(200)
                 .header("Cache-Status", "strata; hit, strata-near; fwd=miss; stored");
+        if (slotMapDue) {
+            await("the slot map reloaded")
+                    .atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(20))
+                    .until(() -> slotMapLoadedAt() > loadedAt);
+        }
         List<SpanData> trace = traceOf("GET", c);
         SpanData cache = named(trace, "strata.cache.read");
         assertEquals(List.of("hmget"), childrenOf(trace, cache));
@@ -252,6 +280,27 @@ class ObservabilityTest extends AuthenticatedTest {
                                         .findFirst()
                                         .orElse(""))),
                 "no PostgreSQL span on a hit");
+        if (slotMapDue) {
+            assertTrue(
+                    spans.getFinishedSpanItems().stream()
+                            .anyMatch(span -> span.getName().equals("cluster")),
+                    "the reload's command was traced, in a trace of its own");
+        }
+    }
+
+    private long slotMapLoadedAt() throws ReflectiveOperationException {
+        return (long) slotMapLoadedAtField().get(redisNodes.topology());
+    }
+
+    /** The slot map's age is private to the cache tier: the test sets it so that the next request finds it due. */
+    private void setSlotMapLoadedAt(long nanos) throws ReflectiveOperationException {
+        slotMapLoadedAtField().set(redisNodes.topology(), nanos);
+    }
+
+    private static java.lang.reflect.Field slotMapLoadedAtField() throws NoSuchFieldException {
+        java.lang.reflect.Field field = ClusterTopology.class.getDeclaredField("loadedAt");
+        field.setAccessible(true);
+        return field;
     }
 
     @Test

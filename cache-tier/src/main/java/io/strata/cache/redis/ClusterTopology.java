@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import io.smallrye.common.vertx.VertxContext;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.redis.client.Command;
 import io.vertx.mutiny.redis.client.Redis;
@@ -30,8 +31,11 @@ public final class ClusterTopology {
     private final java.util.concurrent.atomic.AtomicBoolean refreshing =
             new java.util.concurrent.atomic.AtomicBoolean();
 
-    public ClusterTopology(Redis redis, java.time.Duration refreshInterval) {
+    private final io.vertx.core.Vertx vertx;
+
+    public ClusterTopology(Redis redis, io.vertx.core.Vertx vertx, java.time.Duration refreshInterval) {
         this.redis = redis;
+        this.vertx = vertx;
         this.refreshNanos = refreshInterval.toNanos();
     }
 
@@ -56,10 +60,23 @@ public final class ClusterTopology {
         String[] current = owners;
         if ((current == null || System.nanoTime() - loadedAt >= refreshNanos)
                 && refreshing.compareAndSet(false, true)) {
-            owners().subscribe().with(ignored -> refreshing.set(false), failure -> refreshing.set(false));
+            reloadInBackground();
         }
         String owner = current == null ? null : current[slot(key)];
         return owner == null ? "cluster" : owner;
+    }
+
+    /**
+     * Reloads the map on a context of its own: the reload is nobody's request, so its commands must not
+     * be traced as a child of the request that happened to find the map due (a request's trace context
+     * lives in its duplicated Vert.x context's locals, which a new duplicated context does not share).
+     */
+    private void reloadInBackground() {
+        io.vertx.core.Context current = io.vertx.core.Vertx.currentContext();
+        io.vertx.core.Context own =
+                current == null ? vertx.getOrCreateContext() : VertxContext.createNewDuplicatedContext(current);
+        own.runOnContext(
+                start -> owners().subscribe().with(ignored -> refreshing.set(false), failure -> refreshing.set(false)));
     }
 
     /** The masters in the slot map as last loaded. */

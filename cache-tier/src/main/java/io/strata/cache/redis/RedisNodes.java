@@ -73,7 +73,7 @@ public class RedisNodes {
         this.options = options;
         this.config = config.redis();
         this.registry = registry;
-        this.topology = new ClusterTopology(cluster, config.topologyRefreshInterval());
+        this.topology = new ClusterTopology(cluster, vertx.getDelegate(), config.topologyRefreshInterval());
     }
 
     public ClusterTopology topology() {
