@@ -471,8 +471,7 @@ public class DocumentResource {
                             }
                             out.write('}');
                             byte[] answer = out.toByteArray();
-                            reservation.shrinkTo(answer.length);
-                            routing.addEndHandler(ended -> reservation.release());
+                            reservation.holdUntilWritten(answer.length, routing);
                             // pages are read from storage, never from the cache
                             return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE)
                                     .header("Cache-Status", "strata; fwd=bypass")
@@ -560,8 +559,7 @@ public class DocumentResource {
                             JsonBodies.writeStrings(out, batch.unprocessed());
                             out.write('}');
                             byte[] answer = out.toByteArray();
-                            reservation.shrinkTo(answer.length);
-                            routing.addEndHandler(ended -> reservation.release());
+                            reservation.holdUntilWritten(answer.length, routing);
                             return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE)
                                     .build();
                         })

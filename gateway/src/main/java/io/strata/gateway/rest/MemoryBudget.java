@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.inject.Singleton;
 
@@ -13,6 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
 import io.strata.gateway.config.ApiConfig;
 import io.vertx.core.Vertx;
+import io.vertx.ext.web.RoutingContext;
 
 /**
  * The bytes this instance may hold at once for the requests that can take much memory: list pages,
@@ -25,24 +27,39 @@ import io.vertx.core.Vertx;
 @Singleton
 public class MemoryBudget {
 
-    /** Bytes held for one request, from reservation until its answer has been written. */
+    /**
+     * Bytes held for one request, from reservation until its answer has been written. Giving back is
+     * idempotent and safe from any thread: the end of the response and a failure may both do it.
+     */
     public final class Reservation {
-        private long held;
+        private final AtomicLong held;
 
         private Reservation(long held) {
-            this.held = held;
+            this.held = new AtomicLong(held);
         }
 
         /** Keeps only {@code bytes} (what the answer turned out to need), giving the rest back. */
         public void shrinkTo(long bytes) {
-            long keep = Math.min(held, Math.max(0, bytes));
-            give(held - keep);
-            held = keep;
+            long keep = Math.max(0, bytes);
+            long before = held.getAndAccumulate(keep, Math::min);
+            give(before - Math.min(before, keep));
         }
 
         public void release() {
-            give(held);
-            held = 0;
+            give(held.getAndSet(0));
+        }
+
+        /**
+         * Keeps {@code bytes} until the answer has been written to {@code routing}'s response, or its
+         * connection closed, whichever comes first, then gives them back. A connection that closed before
+         * this was called fires no handler: the bytes are given back at once.
+         */
+        public void holdUntilWritten(long bytes, RoutingContext routing) {
+            shrinkTo(bytes);
+            routing.addEndHandler(ended -> release());
+            if (routing.response().closed()) {
+                release();
+            }
         }
     }
 
@@ -139,7 +156,13 @@ public class MemoryBudget {
                 }
             }
         }
-        granted.forEach(waiter -> waiter.granted().complete(new Reservation(waiter.bytes())));
+        for (Waiter waiter : granted) {
+            Reservation reservation = new Reservation(waiter.bytes());
+            // a waiter whose request went away meanwhile had its future cancelled: the bytes come back
+            if (!waiter.granted().complete(reservation)) {
+                reservation.release();
+            }
+        }
     }
 
     synchronized long available() {
