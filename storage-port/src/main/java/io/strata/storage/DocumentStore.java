@@ -2,6 +2,7 @@ package io.strata.storage;
 
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 import io.smallrye.mutiny.Uni;
 
@@ -20,6 +21,15 @@ import io.smallrye.mutiny.Uni;
 public interface DocumentStore {
 
     Uni<Lookup> read(String collection, String id);
+
+    /**
+     * Reads a document and gives what it read to {@code whileCurrent} before any write of the document
+     * can commit: every write of it committed before {@code whileCurrent} returns is in the lookup it
+     * gets. One read can so be shared with every request that arrived before {@code whileCurrent} ran,
+     * however late in the read they arrived. Writes of the document wait for {@code whileCurrent}, which
+     * must be short. A read that is retried may call it again, with a newer lookup.
+     */
+    Uni<Lookup> readCurrent(String collection, String id, Consumer<Lookup> whileCurrent);
 
     /**
      * Reads several ids of one collection at once, their bodies in the order of {@code ids} until

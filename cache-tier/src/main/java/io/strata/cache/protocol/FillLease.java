@@ -40,7 +40,7 @@ import io.vertx.mutiny.redis.client.Request;
  * acknowledged before they arrived). Across instances, a reader that finds the lease taken waits for
  * the holder's fill, as long as the lease can last ({@code strata.cache.lease-wait}), and reads the
  * entry it stored: a cold key costs one storage read whatever the number of readers. Reads that cannot
- * use Redis are collapsed per document in this instance ({@link StorageReads}).
+ * use Redis share one storage read per document in this instance ({@link StorageReads}).
  */
 @ApplicationScoped
 public class FillLease {

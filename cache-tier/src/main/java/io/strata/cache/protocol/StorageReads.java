@@ -1,8 +1,8 @@
 package io.strata.cache.protocol;
 
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.smallrye.mutiny.Uni;
 import io.strata.storage.DocumentStore;
@@ -10,23 +10,22 @@ import io.strata.storage.Lookup;
 
 /**
  * Reads of storage that do not go through a fill lease (Redis unavailable, a lease not granted in
- * time, an invalidation pending), collapsed per document within this instance: at most one read of a
- * document runs at a time, and every request that arrives while it runs waits for the next read,
- * which they share. A request never takes the answer of a read that began before it arrived, so a
- * write acknowledged before the request is always seen.
+ * time, an invalidation pending), one per document at a time within this instance: every request that
+ * arrives while a read of its document runs shares that read, until the read hands its answer out.
+ *
+ * <p>Sharing a read with a request that arrived after it began is safe because the read is a
+ * {@link DocumentStore#readCurrent}: no write of the document commits between the read and the moment
+ * it stops taking requests. A write acknowledged before a request arrived was committed before then,
+ * so it is in the answer that request gets. A burst of reads of one document costs one storage read
+ * per instance, however long that read takes.
  */
 public final class StorageReads {
 
     private record Key(String collection, String id) {}
 
-    /** One storage read and the requests that share it. */
-    private static final class Wave {
-        final CompletableFuture<Lookup> result = new CompletableFuture<>();
-        Wave next;
-    }
-
     private final DocumentStore store;
-    private final Map<Key, Wave> running = new HashMap<>();
+    /** The read of each document that still takes requests. */
+    private final Map<Key, CompletableFuture<Lookup>> open = new ConcurrentHashMap<>();
 
     public StorageReads(DocumentStore store) {
         this.store = store;
@@ -34,49 +33,21 @@ public final class StorageReads {
 
     public Uni<Lookup> read(String collection, String id) {
         Key key = new Key(collection, id);
-        Wave wave;
-        boolean start;
-        synchronized (running) {
-            Wave current = running.get(key);
-            if (current == null) {
-                wave = new Wave();
-                running.put(key, wave);
-                start = true;
-            } else {
-                if (current.next == null) {
-                    current.next = new Wave();
-                }
-                wave = current.next;
-                start = false;
-            }
+        CompletableFuture<Lookup> mine = new CompletableFuture<>();
+        CompletableFuture<Lookup> shared = open.putIfAbsent(key, mine);
+        if (shared != null) {
+            return Uni.createFrom().completionStage(shared);
         }
-        if (start) {
-            start(key, wave);
-        }
-        return Uni.createFrom().completionStage(wave.result);
-    }
-
-    private void start(Key key, Wave wave) {
-        store.read(key.collection(), key.id())
+        store.readCurrent(collection, id, lookup -> {
+                    // still current: requests from now on start a read of their own
+                    open.remove(key, mine);
+                    mine.complete(lookup);
+                })
                 .subscribe()
-                .with(
-                        lookup -> finish(key, wave, () -> wave.result.complete(lookup)),
-                        failure -> finish(key, wave, () -> wave.result.completeExceptionally(failure)));
-    }
-
-    private void finish(Key key, Wave wave, Runnable complete) {
-        Wave next;
-        synchronized (running) {
-            next = wave.next;
-            if (next == null) {
-                running.remove(key);
-            } else {
-                running.put(key, next);
-            }
-        }
-        complete.run();
-        if (next != null) {
-            start(key, next);
-        }
+                .with(ignored -> {}, failure -> {
+                    open.remove(key, mine);
+                    mine.completeExceptionally(failure);
+                });
+        return Uni.createFrom().completionStage(mine);
     }
 }

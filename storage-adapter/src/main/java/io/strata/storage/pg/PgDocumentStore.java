@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -36,11 +37,17 @@ import io.vertx.mutiny.sqlclient.Tuple;
  * row yet is created by {@code INSERT … ON CONFLICT DO NOTHING}; losing that race to a concurrent
  * creator means the row now exists, so the function starts over and locks it. The change is recorded
  * in the same transaction. One round trip instead of a transaction's four.
+ *
+ * <p>Every change of a row also takes the document's advisory lock, exclusively (a trigger, migration
+ * V5), which {@link #readCurrent} holds shared while it hands its answer out: a read shared by many
+ * requests stays current until it stops taking them.
  */
 @ApplicationScoped
 public class PgDocumentStore implements DocumentStore {
 
     private static final String READ = "SELECT version, body FROM documents WHERE collection = $1 AND id = $2";
+    /** The row under the document's lock, shared (see V5__reads_that_stay_current.sql). */
+    private static final String READ_CURRENT = "SELECT version, body FROM strata_read_current($1, $2)";
     /**
      * The requested documents in the order asked, each body only while the running total of body
      * sizes (in that order, this body included) stays within the budget $3, except the first body,
@@ -92,6 +99,27 @@ public class PgDocumentStore implements DocumentStore {
                     }
                     return toLookup(collection, id, rows.iterator().next());
                 });
+    }
+
+    /**
+     * The read and {@code whileCurrent} in one transaction that holds the document's lock shared (taken
+     * by {@code strata_read_current} before it reads); every change of a document row takes that lock
+     * exclusively (a trigger), so none commits until this transaction ends, after {@code whileCurrent}.
+     */
+    @Override
+    public Uni<Lookup> readCurrent(String collection, String id, Consumer<Lookup> whileCurrent) {
+        return timed(
+                "read",
+                guards.read(() -> pool.withTransaction(connection -> connection
+                        .preparedQuery(READ_CURRENT)
+                        .execute(Tuple.of(collection, id))
+                        .map(rows -> {
+                            Lookup lookup = rows.size() == 0
+                                    ? Lookup.absent(collection, id, 0)
+                                    : toLookup(collection, id, rows.iterator().next());
+                            whileCurrent.accept(lookup);
+                            return lookup;
+                        }))));
     }
 
     @Override
