@@ -1,43 +1,61 @@
--- Reads that stay current while their answer is handed out (DocumentStore#readCurrent).
+-- Reads that stay current while they take requests (DocumentStore#readCurrent, decision 0005).
 --
 -- Every change of a document row takes an exclusive transaction-level advisory lock on the document;
 -- a reader that shares one storage read with the requests arriving while it runs takes the same lock
--- shared, reads, hands its answer out, and only then ends its transaction. No write of the document
--- can commit in between, so every write committed before the answer was handed out is in it.
+-- shared, reads, stops taking requests, and hands its answer out only once its transaction has
+-- committed. No write of the document can commit in between, so every write committed before the
+-- reader stopped taking requests is in its answer.
 --
--- The lock is taken by a trigger, so that every statement changing a row takes it: this release's
--- strata_write, the previous release's statements, an operator's SQL. Key: the two-integer form (a key
--- space of its own, apart from the single-bigint form that Flyway's lock uses), class 21364, and a
--- hash of collection and id; two documents that share a hash only wait for each other.
+-- Keys, in the two-integer form (a key space of its own, apart from the single-bigint form that
+-- Flyway's lock uses): class 21364 and a hash of collection and id for a document (collections hold
+-- no '/'; two documents sharing a hash only wait for each other), class 21365 key 0 for bulk writes.
+
 CREATE FUNCTION strata_document_lock(p_collection text, p_id text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT hashtext(p_collection || '/' || p_id) $$;
 
+-- The writer's side, after each changed row (so a writer always holds the row before the lock, as a
+-- plain UPDATE does: no two writers can wait for each other in opposite orders, and an insert that
+-- meets a conflict and does nothing takes no lock). Every statement that changes a row takes it: this
+-- release's strata_write, the previous release's statements, an operator's SQL.
+--
+-- A bulk change (more rows in one transaction than the lock table holds, about 64 per connection)
+-- says so with SET strata.bulk_write = on: it then takes the bulk lock once, exclusively, which every
+-- reader also takes (shared), instead of one lock per row.
 CREATE FUNCTION strata_lock_document_for_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('strata.bulk_write', true) = 'on' THEN
+        PERFORM pg_advisory_xact_lock(21365, 0);
+        RETURN NULL;
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         PERFORM pg_advisory_xact_lock(21364, strata_document_lock(OLD.collection, OLD.id));
-    END IF;
-    IF TG_OP = 'DELETE' THEN
-        RETURN OLD;
     END IF;
     IF TG_OP = 'INSERT' OR NEW.collection IS DISTINCT FROM OLD.collection OR NEW.id IS DISTINCT FROM OLD.id THEN
         PERFORM pg_advisory_xact_lock(21364, strata_document_lock(NEW.collection, NEW.id));
     END IF;
-    RETURN NEW;
+    RETURN NULL;
 END;
 $$;
 
-CREATE TRIGGER documents_lock_for_write BEFORE INSERT OR UPDATE OR DELETE ON documents
+CREATE TRIGGER documents_lock_for_write AFTER INSERT OR UPDATE OR DELETE ON documents
     FOR EACH ROW EXECUTE FUNCTION strata_lock_document_for_write();
 
--- The reader's side, in one statement of the reader's transaction: the shared lock, then the row, read
--- with a snapshot taken after the lock (each statement of a volatile function takes its own), so that
--- a write that committed while the reader waited for the lock is seen.
+-- The reader's side, one statement of the reader's transaction: the locks, shared, then the row, read
+-- with a snapshot taken after them (each statement of a volatile function takes its own, under READ
+-- COMMITTED; under a stricter level the transaction's one snapshot would predate the lock, so the
+-- function refuses to run there). A reader that stalls (a GC pause) holding the lock loses its
+-- transaction after 1 s idle, and its answer with it (it is handed out only after COMMIT): writers of
+-- the document wait for one read, never for a stalled process.
 CREATE FUNCTION strata_read_current(p_collection text, p_id text)
 RETURNS TABLE (version bigint, body bytea)
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'strata_read_current needs READ COMMITTED, not %', current_setting('transaction_isolation');
+    END IF;
+    PERFORM set_config('idle_in_transaction_session_timeout', '1000', true);
+    PERFORM pg_advisory_xact_lock_shared(21365, 0);
     PERFORM pg_advisory_xact_lock_shared(21364, strata_document_lock(p_collection, p_id));
     RETURN QUERY SELECT d.version, d.body FROM documents d WHERE d.collection = p_collection AND d.id = p_id;
 END;

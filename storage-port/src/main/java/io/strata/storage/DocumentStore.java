@@ -2,7 +2,6 @@ package io.strata.storage;
 
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 import io.smallrye.mutiny.Uni;
 
@@ -23,13 +22,15 @@ public interface DocumentStore {
     Uni<Lookup> read(String collection, String id);
 
     /**
-     * Reads a document and gives what it read to {@code whileCurrent} before any write of the document
-     * can commit: every write of it committed before {@code whileCurrent} returns is in the lookup it
-     * gets. One read can so be shared with every request that arrived before {@code whileCurrent} ran,
-     * however late in the read they arrived. Writes of the document wait for {@code whileCurrent}, which
-     * must be short. A read that is retried may call it again, with a newer lookup.
+     * Reads a document, then runs {@code whileCurrent} before any write of the document can commit:
+     * every write of it committed before {@code whileCurrent} ran is in the lookup this answers. One
+     * read can so be shared with every request that arrived before {@code whileCurrent} ran, however late
+     * in the read they arrived. The lookup is answered only once the read has made sure that no write
+     * could commit meanwhile; a read that cannot (its hold on the document lost) fails, and a retried
+     * read may run {@code whileCurrent} again. Writes of the document wait for {@code whileCurrent},
+     * which must be short.
      */
-    Uni<Lookup> readCurrent(String collection, String id, Consumer<Lookup> whileCurrent);
+    Uni<Lookup> readCurrent(String collection, String id, Runnable whileCurrent);
 
     /**
      * Reads several ids of one collection at once, their bodies in the order of {@code ids} until

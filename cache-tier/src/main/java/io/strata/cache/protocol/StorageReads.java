@@ -18,6 +18,9 @@ import io.strata.storage.Lookup;
  * it stops taking requests. A write acknowledged before a request arrived was committed before then,
  * so it is in the answer that request gets. A burst of reads of one document costs one storage read
  * per instance, however long that read takes.
+ *
+ * <p>Each request waits on its own copy of the shared answer: one that goes away (its copy cancelled)
+ * leaves the read and the others alone.
  */
 public final class StorageReads {
 
@@ -36,18 +39,19 @@ public final class StorageReads {
         CompletableFuture<Lookup> mine = new CompletableFuture<>();
         CompletableFuture<Lookup> shared = open.putIfAbsent(key, mine);
         if (shared != null) {
-            return Uni.createFrom().completionStage(shared);
+            return copyOf(shared);
         }
-        store.readCurrent(collection, id, lookup -> {
-                    // still current: requests from now on start a read of their own
-                    open.remove(key, mine);
-                    mine.complete(lookup);
-                })
+        // still current when it stops taking requests: requests from then on start a read of their own
+        store.readCurrent(collection, id, () -> open.remove(key, mine))
                 .subscribe()
-                .with(ignored -> {}, failure -> {
+                .with(mine::complete, failure -> {
                     open.remove(key, mine);
                     mine.completeExceptionally(failure);
                 });
-        return Uni.createFrom().completionStage(mine);
+        return copyOf(mine);
+    }
+
+    private static Uni<Lookup> copyOf(CompletableFuture<Lookup> answer) {
+        return Uni.createFrom().completionStage(answer::minimalCompletionStage);
     }
 }

@@ -6,7 +6,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Consumer;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -105,9 +104,11 @@ public class PgDocumentStore implements DocumentStore {
      * The read and {@code whileCurrent} in one transaction that holds the document's lock shared (taken
      * by {@code strata_read_current} before it reads); every change of a document row takes that lock
      * exclusively (a trigger), so none commits until this transaction ends, after {@code whileCurrent}.
+     * The lookup is answered after COMMIT: a transaction that committed held its lock throughout, where
+     * one that lost its connection or timed out while idle (a stall of this process) fails instead.
      */
     @Override
-    public Uni<Lookup> readCurrent(String collection, String id, Consumer<Lookup> whileCurrent) {
+    public Uni<Lookup> readCurrent(String collection, String id, Runnable whileCurrent) {
         return timed(
                 "read",
                 guards.read(() -> pool.withTransaction(connection -> connection
@@ -117,7 +118,7 @@ public class PgDocumentStore implements DocumentStore {
                             Lookup lookup = rows.size() == 0
                                     ? Lookup.absent(collection, id, 0)
                                     : toLookup(collection, id, rows.iterator().next());
-                            whileCurrent.accept(lookup);
+                            whileCurrent.run();
                             return lookup;
                         }))));
     }

@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -85,7 +84,7 @@ class ReadsThatStayCurrentTest {
                     "UPDATE documents SET version = nextval('strata_version_seq') WHERE collection = ? AND id = 'doc'",
                     collection);
             CompletableFuture<Lookup> read =
-                    store.readCurrent(collection, "doc", lookup -> {}).subscribeAsCompletionStage();
+                    store.readCurrent(collection, "doc", () -> {}).subscribeAsCompletionStage();
             awaitWaitersForADocumentLock(1);
             writer.commit();
             Lookup current = read.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -95,26 +94,102 @@ class ReadsThatStayCurrentTest {
         }
     }
 
+    @Test
+    void aReadThatLosesItsHoldNeverAnswersWhatItReadBeforeAWriteCommitted() throws Exception {
+        String collection = freshCollection();
+        WriteResult first = await(store.put(collection, "doc", json("{\"n\":0}"), Precondition.NONE));
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<Lookup> read = store.readCurrent(collection, "doc", () -> hold(holding, release))
+                .subscribeAsCompletionStage();
+        assertTrue(holding.await(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS), "the read holds");
+        long newer;
+        try (Connection admin = jdbc()) {
+            // the reader's connection is lost while it takes requests (a pooler restart, a failover): its
+            // lock goes with it, and a write commits
+            try (ResultSet killed = admin.createStatement()
+                    .executeQuery("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                            + "AND classid = 21364 AND granted AND mode = 'ShareLock'")) {
+                assertTrue(killed.next(), "the reader's backend");
+            }
+            try (PreparedStatement write = admin.prepareStatement("SELECT version FROM strata_write(?, 'doc', "
+                    + "convert_to('{\"n\":1}', 'UTF8'), false, NULL, false, NULL, false)")) {
+                write.setString(1, collection);
+                try (ResultSet written = write.executeQuery()) {
+                    written.next();
+                    newer = written.getLong(1);
+                }
+            }
+        } finally {
+            release.countDown();
+        }
+        try {
+            Lookup answered = read.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
+            // answered by a retry, which held the lock again and read again
+            assertTrue(
+                    answered.version() >= newer,
+                    "read version " + answered.version() + " after " + newer + " committed (first " + first.version()
+                            + ")");
+        } catch (java.util.concurrent.ExecutionException failedInstead) {
+            // or not answered at all: as good
+        }
+    }
+
+    @Test
+    void concurrentCreatorsAndWritersOfOneDocumentNeverDeadlock() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            String collection = freshCollection();
+            java.util.List<CompletableFuture<WriteResult>> writes = new java.util.ArrayList<>();
+            for (int writer = 0; writer < 6; writer++) {
+                writes.add(store.put(collection, "contended", json("{\"w\":" + writer + "}"), Precondition.NONE)
+                        .subscribeAsCompletionStage());
+            }
+            for (CompletableFuture<WriteResult> write : writes) {
+                write.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS); // a deadlock fails one of them
+            }
+        }
+    }
+
+    @Test
+    void aBulkChangeTakesOneLockHoweverManyRowsItChanges() throws Exception {
+        String collection = freshCollection();
+        try (Connection bulk = jdbc()) {
+            bulk.setAutoCommit(false);
+            bulk.createStatement().execute("SET LOCAL strata.bulk_write = on");
+            execute(
+                    bulk,
+                    "INSERT INTO documents (collection, id, version, body) SELECT ?, 'd' || g, "
+                            + "nextval('strata_version_seq'), convert_to('{}', 'UTF8') FROM generate_series(1, 30000) g",
+                    collection);
+            try (ResultSet held = bulk.createStatement()
+                    .executeQuery(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")) {
+                held.next();
+                assertEquals(1, held.getInt(1), "advisory locks held by the bulk change");
+            }
+            // a shared read waits for the bulk change as for any write
+            CompletableFuture<Lookup> read =
+                    store.readCurrent(collection, "d1", () -> {}).subscribeAsCompletionStage();
+            Awaitility.await("the read waits for the bulk change")
+                    .atMost(RealPostgres.WAIT)
+                    .pollInterval(Duration.ofMillis(10))
+                    .until(() -> waiting("classid = 21365") == 1);
+            bulk.commit();
+            assertInstanceOf(Lookup.Found.class, read.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS));
+        }
+    }
+
     /**
      * Runs {@code write} (with the collection as its one parameter) while a {@code readCurrent} of the
      * document holds its answer, checks that the write waits for the read, lets the read end, and
      * answers what the read handed out.
      */
     private Lookup assertWriteWaitsForTheRead(String collection, String id, String write) throws Exception {
-        CountDownLatch handedOut = new CountDownLatch(1);
+        CountDownLatch holding = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        AtomicReference<Lookup> seen = new AtomicReference<>();
-        CompletableFuture<Lookup> read = store.readCurrent(collection, id, lookup -> {
-                    seen.set(lookup);
-                    handedOut.countDown();
-                    try {
-                        release.await(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                })
-                .subscribeAsCompletionStage();
-        assertTrue(handedOut.await(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS), "the read handed out");
+        CompletableFuture<Lookup> read =
+                store.readCurrent(collection, id, () -> hold(holding, release)).subscribeAsCompletionStage();
+        assertTrue(holding.await(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS), "the read holds");
         CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
             try (Connection writer = jdbc()) {
                 execute(writer, write, collection);
@@ -124,29 +199,42 @@ class ReadsThatStayCurrentTest {
         });
         try {
             awaitWaitersForADocumentLock(1);
-            assertFalse(writing.isDone(), "the write waits while the read hands its answer out");
+            assertFalse(writing.isDone(), "the write waits while the read takes requests");
         } finally {
             release.countDown();
         }
-        read.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
+        Lookup answered = read.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
         writing.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
-        return seen.get();
+        return answered;
+    }
+
+    /** Blocks the read's event loop in {@code whileCurrent} until {@code release}, on purpose. */
+    private static void hold(CountDownLatch holding, CountDownLatch release) {
+        holding.countDown();
+        try {
+            release.await(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void awaitWaitersForADocumentLock(int waiters) {
         Awaitility.await(waiters + " waiting for a document's lock")
                 .atMost(RealPostgres.WAIT)
                 .pollInterval(Duration.ofMillis(10))
-                .until(() -> {
-                    try (Connection inspector = jdbc();
-                            ResultSet rows = inspector
-                                    .createStatement()
-                                    .executeQuery(
-                                            "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory' AND classid = 21364")) {
-                        rows.next();
-                        return rows.getInt(1) == waiters;
-                    }
-                });
+                .until(() -> waiting("classid = 21364") == waiters);
+    }
+
+    /** Sessions waiting for a Strata advisory lock matching {@code condition}. */
+    private int waiting(String condition) throws SQLException {
+        try (Connection inspector = jdbc();
+                ResultSet rows = inspector
+                        .createStatement()
+                        .executeQuery("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory' AND "
+                                + condition)) {
+            rows.next();
+            return rows.getInt(1);
+        }
     }
 
     private Connection jdbc() throws SQLException {
