@@ -117,11 +117,13 @@ export PGPASSWORD=$QUARKUS_DATASOURCE_PASSWORD
 load() { # collection count
   # a bulk change: one lock for the statement instead of one per row (migration V5)
   psql -q -h 127.0.0.1 -p "$STRATA_POSTGRES_PORT" -U postgres -d postgres -c "
-    SET strata.bulk_write = on;
+    BEGIN;
+    SET LOCAL strata.bulk_write = on;
     INSERT INTO documents (collection, id, version, body)
     SELECT '$1', 'd' || g, nextval('strata_version_seq'),
            convert_to('{\"n\":' || g || ',\"pad\":\"' || repeat('x', 170) || '\"}', 'UTF8')
-    FROM generate_series(0, $2 - 1) g"
+    FROM generate_series(0, $2 - 1) g;
+    COMMIT;"
 }
 for size in "${sizes[@]}"; do
   echo "loading $size documents of ~200 bytes into collection b$size"

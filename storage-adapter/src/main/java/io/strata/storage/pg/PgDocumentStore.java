@@ -46,7 +46,7 @@ public class PgDocumentStore implements DocumentStore {
 
     private static final String READ = "SELECT version, body FROM documents WHERE collection = $1 AND id = $2";
     /** The row under the document's lock, shared (see V5__reads_that_stay_current.sql). */
-    private static final String READ_CURRENT = "SELECT version, body FROM strata_read_current($1, $2)";
+    private static final String READ_CURRENT = "SELECT version, body FROM strata_read_current($1, $2, $3)";
     /**
      * The requested documents in the order asked, each body only while the running total of body
      * sizes (in that order, this body included) stays within the budget $3, except the first body,
@@ -113,7 +113,7 @@ public class PgDocumentStore implements DocumentStore {
                 "read",
                 guards.read(() -> pool.withTransaction(connection -> connection
                         .preparedQuery(READ_CURRENT)
-                        .execute(Tuple.of(collection, id))
+                        .execute(Tuple.of(collection, id, (int) guards.timeout().toMillis()))
                         .map(rows -> {
                             Lookup lookup = rows.size() == 0
                                     ? Lookup.absent(collection, id, 0)

@@ -130,6 +130,11 @@ public class StorageGuards implements StorageStatus {
         return run(readRetry, () -> run(guard, () -> timed(call)));
     }
 
+    /** How long one call may take ({@code strata.storage.timeout}). */
+    java.time.Duration timeout() {
+        return timeout;
+    }
+
     /** A write: guarded, never retried (its outcome is unknown after a failure). */
     public <T> Uni<T> write(Supplier<Uni<T>> call) {
         return run(guard, () -> timed(call));
@@ -255,14 +260,19 @@ public class StorageGuards implements StorageStatus {
     /**
      * PostgreSQL's own word that it cannot serve the connection: class 08 (connection exception),
      * 57P (shutting down, starting up, database dropped), 53300 (no connection slot left), and 57014
-     * (query canceled), which is how a statement timeout ends a statement.
+     * (query canceled), which is how a statement timeout ends a statement, and 55P03 (lock not available),
+     * how a lock timeout ends a wait that ran past the caller's own timeout.
      */
     private static boolean isServerUnavailable(Throwable t) {
         if (!(t instanceof PgException pg) || pg.getSqlState() == null) {
             return false;
         }
         String state = pg.getSqlState();
-        return state.startsWith("08") || state.startsWith("57P") || state.equals("53300") || state.equals("57014");
+        return state.startsWith("08")
+                || state.startsWith("57P")
+                || state.equals("53300")
+                || state.equals("57014")
+                || state.equals("55P03");
     }
 
     /**

@@ -65,6 +65,7 @@ class FailureClassificationTest {
                 Arguments.of("too many connections 53300", pg("53300"), true, false),
                 // timeouts and the guards' own refusals: unavailable, never retried
                 Arguments.of("statement timeout 57014", pg("57014"), true, false),
+                Arguments.of("lock timeout 55P03", pg("55P03"), true, false),
                 Arguments.of("guard timeout", new TimeoutException(), true, false),
                 Arguments.of("socket timeout", new SocketTimeoutException("Read timed out"), true, false),
                 Arguments.of("open breaker", new CircuitBreakerOpenException(), true, false),

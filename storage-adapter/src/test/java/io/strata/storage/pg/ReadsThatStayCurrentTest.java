@@ -25,6 +25,7 @@ import io.strata.embedded.deployment.EmbeddedPostgres;
 import io.strata.storage.DocumentStore;
 import io.strata.storage.Lookup;
 import io.strata.storage.Precondition;
+import io.strata.storage.StorageUnavailableException;
 import io.strata.storage.WriteResult;
 
 /**
@@ -136,6 +137,29 @@ class ReadsThatStayCurrentTest {
     }
 
     @Test
+    void aReadWaitingLongerThanItsTimeoutStopsWaitingOnTheServerToo() throws Exception {
+        String collection = freshCollection();
+        await(store.put(collection, "doc", json("{}"), Precondition.NONE));
+        try (Connection writer = jdbc();
+                Connection inspector = jdbc()) {
+            writer.setAutoCommit(false);
+            execute(
+                    writer,
+                    "UPDATE documents SET version = nextval('strata_version_seq') WHERE collection = ? AND id = 'doc'",
+                    collection);
+            // the writer keeps the document's lock past the read's timeout (strata.storage.timeout)
+            Throwable failure = RealPostgres.failureOf(store.readCurrent(collection, "doc", () -> {}));
+            assertInstanceOf(StorageUnavailableException.class, failure, "answered as storage unavailable");
+            // the server gives up too (lock_timeout), while the writer still holds the lock
+            Awaitility.await("nobody waits for the lock any more")
+                    .atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(20))
+                    .until(() -> waiting(inspector, "classid = 21364") == 0);
+            writer.rollback();
+        }
+    }
+
+    @Test
     void concurrentCreatorsAndWritersOfOneDocumentNeverDeadlock() throws Exception {
         for (int round = 0; round < 20; round++) {
             String collection = freshCollection();
@@ -170,10 +194,12 @@ class ReadsThatStayCurrentTest {
             // a shared read waits for the bulk change as for any write
             CompletableFuture<Lookup> read =
                     store.readCurrent(collection, "d1", () -> {}).subscribeAsCompletionStage();
-            Awaitility.await("the read waits for the bulk change")
-                    .atMost(RealPostgres.WAIT)
-                    .pollInterval(Duration.ofMillis(10))
-                    .until(() -> waiting("classid = 21365") == 1);
+            try (Connection inspector = jdbc()) {
+                Awaitility.await("the read waits for the bulk change")
+                        .atMost(RealPostgres.WAIT)
+                        .pollInterval(Duration.ofMillis(10))
+                        .until(() -> waiting(inspector, "classid = 21365") == 1);
+            }
             bulk.commit();
             assertInstanceOf(Lookup.Found.class, read.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS));
         }
@@ -185,27 +211,35 @@ class ReadsThatStayCurrentTest {
      * answers what the read handed out.
      */
     private Lookup assertWriteWaitsForTheRead(String collection, String id, String write) throws Exception {
-        CountDownLatch holding = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        CompletableFuture<Lookup> read =
-                store.readCurrent(collection, id, () -> hold(holding, release)).subscribeAsCompletionStage();
-        assertTrue(holding.await(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS), "the read holds");
-        CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
-            try (Connection writer = jdbc()) {
-                execute(writer, write, collection);
-            } catch (SQLException e) {
-                throw new IllegalStateException(e);
+        // connections opened before the read: while it holds, it is idle in its transaction, which
+        // PostgreSQL ends after 1 s, so the hold does no more than start the write and look at the locks
+        try (Connection writer = jdbc();
+                Connection inspector = jdbc()) {
+            CountDownLatch holding = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            CompletableFuture<Lookup> read = store.readCurrent(collection, id, () -> hold(holding, release))
+                    .subscribeAsCompletionStage();
+            assertTrue(holding.await(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS), "the read holds");
+            CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
+                try {
+                    execute(writer, write, collection);
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try {
+                Awaitility.await("the write waits for the document's lock")
+                        .atMost(RealPostgres.WAIT)
+                        .pollInterval(Duration.ofMillis(5))
+                        .until(() -> waiting(inspector, "classid = 21364") == 1);
+                assertFalse(writing.isDone(), "the write waits while the read takes requests");
+            } finally {
+                release.countDown();
             }
-        });
-        try {
-            awaitWaitersForADocumentLock(1);
-            assertFalse(writing.isDone(), "the write waits while the read takes requests");
-        } finally {
-            release.countDown();
+            Lookup answered = read.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
+            writing.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
+            return answered;
         }
-        Lookup answered = read.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
-        writing.get(RealPostgres.WAIT.toSeconds(), TimeUnit.SECONDS);
-        return answered;
     }
 
     /** Blocks the read's event loop in {@code whileCurrent} until {@code release}, on purpose. */
@@ -218,20 +252,21 @@ class ReadsThatStayCurrentTest {
         }
     }
 
-    private void awaitWaitersForADocumentLock(int waiters) {
-        Awaitility.await(waiters + " waiting for a document's lock")
-                .atMost(RealPostgres.WAIT)
-                .pollInterval(Duration.ofMillis(10))
-                .until(() -> waiting("classid = 21364") == waiters);
+    private void awaitWaitersForADocumentLock(int waiters) throws SQLException {
+        try (Connection inspector = jdbc()) {
+            Awaitility.await(waiters + " waiting for a document's lock")
+                    .atMost(RealPostgres.WAIT)
+                    .pollInterval(Duration.ofMillis(10))
+                    .until(() -> waiting(inspector, "classid = 21364") == waiters);
+        }
     }
 
     /** Sessions waiting for a Strata advisory lock matching {@code condition}. */
-    private int waiting(String condition) throws SQLException {
-        try (Connection inspector = jdbc();
-                ResultSet rows = inspector
-                        .createStatement()
-                        .executeQuery("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory' AND "
-                                + condition)) {
+    private static int waiting(Connection inspector, String condition) throws SQLException {
+        try (ResultSet rows = inspector
+                .createStatement()
+                .executeQuery(
+                        "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory' AND " + condition)) {
             rows.next();
             return rows.getInt(1);
         }
