@@ -35,6 +35,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.smallrye.mutiny.Uni;
+import io.strata.cache.BatchLookup;
 import io.strata.cache.CachedLookup;
 import io.strata.cache.DocumentCache;
 import io.strata.gateway.config.ApiConfig;
@@ -64,6 +65,11 @@ public class DocumentResource {
     private static final String WRITE_SCOPE = "write:{collection}";
     private static final String ANY_JSON = "The document: any JSON value.";
     private static final String EXAMPLE_DOCUMENT = "{\"title\":\"Dune\",\"year\":1965}";
+    /**
+     * What a batchGet first reads its documents' bodies within (see {@link #batchGet}): most batches fit,
+     * and reserve little of the memory budget while they wait for Redis and storage.
+     */
+    private static final long BATCH_FIRST_PASS_BYTES = 64 * 1024;
 
     private final DocumentCache cache;
     private final JsonBodies json;
@@ -546,29 +552,103 @@ public class DocumentResource {
         checkSize(body);
         List<String> ids = batchIds(body);
         long budget = config.batchMaxResponseBytes();
-        // bodies from Redis and from storage (each within the budget), then the answer
-        return memory.reserve(3 * budget)
-                .flatMap(reservation -> cache.readMany(collection, ids, budget)
-                        .map(batch -> {
-                            ByteArrayOutputStream out = new ByteArrayOutputStream();
-                            out.writeBytes("{\"found\":".getBytes(StandardCharsets.UTF_8));
-                            JsonBodies.writeItems(out, batch.found());
-                            out.writeBytes(",\"missing\":".getBytes(StandardCharsets.UTF_8));
-                            JsonBodies.writeStrings(out, batch.missing());
-                            out.writeBytes(",\"unprocessed\":".getBytes(StandardCharsets.UTF_8));
-                            JsonBodies.writeStrings(out, batch.unprocessed());
-                            out.write('}');
-                            byte[] answer = out.toByteArray();
-                            reservation.holdUntilWritten(answer.length, routing);
-                            return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE)
-                                    .build();
+        long firstPass = Math.min(budget, BATCH_FIRST_PASS_BYTES);
+        // A batch reads in two passes, each under its own share of the memory budget, so that a batch of
+        // small documents does not hold the bound of a batch of large ones while it waits for Redis and
+        // storage. The first reads bodies within firstPass from each source, except the first document,
+        // always read whole (at most the largest accepted body); the answer takes as much again. Only when
+        // ids are left over does the batch reserve the full bound (bodies from Redis and from storage,
+        // each within the budget, then the answer) and read them within what the budget has left.
+        long firstBound = 2 * (2 * firstPass + config.maxBodyBytes()) + 512L * ids.size();
+        return memory.reserve(firstBound)
+                .flatMap(first -> cache.readMany(collection, ids, firstPass)
+                        .flatMap(batch -> {
+                            long left = budget - bodyBytes(batch.found());
+                            if (batch.unprocessed().isEmpty() || left <= 0) {
+                                return Uni.createFrom().item(answer(batch, first, null, routing));
+                            }
+                            return memory.reserve(3 * budget)
+                                    .flatMap(second -> cache.readMany(collection, batch.unprocessed(), left)
+                                            .map(rest -> answer(joined(batch, rest, left), first, second, routing))
+                                            .onFailure()
+                                            .invoke(second::release)
+                                            .onCancellation()
+                                            .invoke(second::release));
                         })
                         // a client that leaves before the answer is built cancels this: nothing else would give its
                         // share back
                         .onFailure()
-                        .invoke(reservation::release)
+                        .invoke(first::release)
                         .onCancellation()
-                        .invoke(reservation::release));
+                        .invoke(first::release));
+    }
+
+    /**
+     * The answer, held until it is written under the larger of the batch's reservations; the other is
+     * given back.
+     */
+    private static Response answer(
+            BatchLookup batch,
+            MemoryBudget.Reservation first,
+            MemoryBudget.Reservation second,
+            RoutingContext routing) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes("{\"found\":".getBytes(StandardCharsets.UTF_8));
+        JsonBodies.writeItems(out, batch.found());
+        out.writeBytes(",\"missing\":".getBytes(StandardCharsets.UTF_8));
+        JsonBodies.writeStrings(out, batch.missing());
+        out.writeBytes(",\"unprocessed\":".getBytes(StandardCharsets.UTF_8));
+        JsonBodies.writeStrings(out, batch.unprocessed());
+        out.write('}');
+        byte[] answer = out.toByteArray();
+        if (second == null) {
+            first.holdUntilWritten(answer.length, routing);
+        } else {
+            second.holdUntilWritten(answer.length, routing);
+            first.release();
+        }
+        return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE).build();
+    }
+
+    /**
+     * The first pass's answer continued by the second's, in the order asked (the first pass read a
+     * prefix of the ids: everything after its first unprocessed id was left for the second). The second
+     * pass reads its first document whole, like any batch: a found document that would take the answer
+     * past what the budget had {@code left} goes back to unprocessed, with everything after it.
+     */
+    private static BatchLookup joined(BatchLookup first, BatchLookup rest, long left) {
+        List<Document> found = new java.util.ArrayList<>(first.found());
+        List<String> missing = new java.util.ArrayList<>(first.missing());
+        List<String> unprocessed = new java.util.ArrayList<>();
+        java.util.Set<String> restFound = new java.util.HashSet<>();
+        long room = left;
+        boolean full = false;
+        for (Document document : rest.found()) {
+            if (full || document.body().length > room) {
+                full = true;
+                continue;
+            }
+            room -= document.body().length;
+            found.add(document);
+            restFound.add(document.id());
+        }
+        java.util.Set<String> restMissing = new java.util.HashSet<>(rest.missing());
+        for (String id : first.unprocessed()) {
+            if (restMissing.contains(id)) {
+                missing.add(id);
+            } else if (!restFound.contains(id)) {
+                unprocessed.add(id);
+            }
+        }
+        return new BatchLookup(found, missing, unprocessed);
+    }
+
+    private static long bodyBytes(List<Document> documents) {
+        long bytes = 0;
+        for (Document document : documents) {
+            bytes += document.body().length;
+        }
+        return bytes;
     }
 
     private List<String> batchIds(byte[] body) {
