@@ -555,25 +555,33 @@ public class DocumentResource {
         long firstPass = Math.min(budget, BATCH_FIRST_PASS_BYTES);
         // A batch reads in two passes, each under its own share of the memory budget, so that a batch of
         // small documents does not hold the bound of a batch of large ones while it waits for Redis and
-        // storage. The first reads bodies within firstPass from each source, except the first document,
-        // always read whole (at most the largest accepted body); the answer takes as much again. Only when
-        // ids are left over does the batch reserve the full bound (bodies from Redis and from storage,
-        // each within the budget, then the answer) and read them within what the budget has left.
-        long firstBound = 2 * (2 * firstPass + config.maxBodyBytes()) + 512L * ids.size();
+        // storage. The first reads bodies within firstPass from each source, except that each source sends
+        // its first document whole (at most the largest accepted body); the answer takes as much again.
+        // Only when ids are left over does the batch take the full bound (bodies from Redis and from
+        // storage, each within the budget, then the answer), if it is free now: a batch never waits for
+        // memory while it holds some, and ids it cannot read are unprocessed, to ask again.
+        long whole = Math.max(firstPass, config.maxBodyBytes());
+        long firstBound = 2 * (firstPass + 2 * whole) + 512L * ids.size();
         return memory.reserve(firstBound)
                 .flatMap(first -> cache.readMany(collection, ids, firstPass)
                         .flatMap(batch -> {
-                            long left = budget - bodyBytes(batch.found());
+                            long read = bodyBytes(batch.found());
+                            long left = budget - read;
                             if (batch.unprocessed().isEmpty() || left <= 0) {
                                 return Uni.createFrom().item(answer(batch, first, null, routing));
                             }
-                            return memory.reserve(3 * budget)
-                                    .flatMap(second -> cache.readMany(collection, batch.unprocessed(), left)
-                                            .map(rest -> answer(joined(batch, rest, left), first, second, routing))
-                                            .onFailure()
-                                            .invoke(second::release)
-                                            .onCancellation()
-                                            .invoke(second::release));
+                            // what the first pass holds: its bodies, and the answer they will make
+                            first.shrinkTo(2 * read + 512L * ids.size());
+                            MemoryBudget.Reservation second = memory.tryReserve(3 * budget);
+                            if (second == null) {
+                                return Uni.createFrom().item(answer(batch, first, null, routing));
+                            }
+                            return cache.readMany(collection, batch.unprocessed(), left)
+                                    .map(rest -> answer(joined(ids, batch, rest, left), first, second, routing))
+                                    .onFailure()
+                                    .invoke(second::release)
+                                    .onCancellation()
+                                    .invoke(second::release);
                         })
                         // a client that leaves before the answer is built cancels this: nothing else would give its
                         // share back
@@ -611,36 +619,37 @@ public class DocumentResource {
     }
 
     /**
-     * The first pass's answer continued by the second's, in the order asked (the first pass read a
-     * prefix of the ids: everything after its first unprocessed id was left for the second). The second
-     * pass reads its first document whole, like any batch: a found document that would take the answer
-     * past what the budget had {@code left} goes back to unprocessed, with everything after it.
+     * Both passes' answers as one, in the order asked: each id is found, missing or unprocessed by
+     * whichever pass read it. The second pass reads its first document whole, like any batch: a found
+     * document that would take the answer past what the budget had {@code left} goes back to
+     * unprocessed, with every document after it.
      */
-    private static BatchLookup joined(BatchLookup first, BatchLookup rest, long left) {
-        List<Document> found = new java.util.ArrayList<>(first.found());
-        List<String> missing = new java.util.ArrayList<>(first.missing());
-        List<String> unprocessed = new java.util.ArrayList<>();
-        java.util.Set<String> restFound = new java.util.HashSet<>();
+    private static BatchLookup joined(List<String> ids, BatchLookup first, BatchLookup rest, long left) {
+        java.util.Map<String, Document> found = new java.util.HashMap<>();
+        first.found().forEach(document -> found.put(document.id(), document));
         long room = left;
-        boolean full = false;
         for (Document document : rest.found()) {
-            if (full || document.body().length > room) {
-                full = true;
-                continue;
+            if (document.body().length > room) {
+                break;
             }
             room -= document.body().length;
-            found.add(document);
-            restFound.add(document.id());
+            found.put(document.id(), document);
         }
-        java.util.Set<String> restMissing = new java.util.HashSet<>(rest.missing());
-        for (String id : first.unprocessed()) {
-            if (restMissing.contains(id)) {
-                missing.add(id);
-            } else if (!restFound.contains(id)) {
-                unprocessed.add(id);
+        java.util.Set<String> missing = new java.util.HashSet<>(first.missing());
+        missing.addAll(rest.missing());
+        BatchLookup joined =
+                new BatchLookup(new java.util.ArrayList<>(), new java.util.ArrayList<>(), new java.util.ArrayList<>());
+        for (String id : new java.util.LinkedHashSet<>(ids)) {
+            Document document = found.get(id);
+            if (document != null) {
+                joined.found().add(document);
+            } else if (missing.contains(id)) {
+                joined.missing().add(id);
+            } else {
+                joined.unprocessed().add(id);
             }
         }
-        return new BatchLookup(found, missing, unprocessed);
+        return joined;
     }
 
     private static long bodyBytes(List<Document> documents) {

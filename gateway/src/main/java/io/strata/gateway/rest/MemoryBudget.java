@@ -83,6 +83,22 @@ public class MemoryBudget {
         this.refused = registry.counter("strata.memory_budget.refused");
     }
 
+    /**
+     * Reserves {@code bytes} (at most the whole budget) if they are free now and nobody waits in line,
+     * else answers null: for a request that already holds a reservation, which must never wait for
+     * another (requests holding some and waiting for more could hold the whole budget between them).
+     */
+    public Reservation tryReserve(long bytes) {
+        long wanted = Math.min(Math.max(bytes, 0), capacity);
+        synchronized (this) {
+            if (!waiters.isEmpty() || available < wanted) {
+                return null;
+            }
+            available -= wanted;
+        }
+        return new Reservation(wanted);
+    }
+
     /** Reserves {@code bytes} (at most the whole budget), waiting in line if they are not free now. */
     public Uni<Reservation> reserve(long bytes) {
         long wanted = Math.min(Math.max(bytes, 0), capacity);
