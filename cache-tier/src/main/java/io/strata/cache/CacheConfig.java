@@ -59,9 +59,11 @@ public interface CacheConfig {
     Duration unconfirmedChangeAge();
 
     /**
-     * How long a write whose write-through failed waits for its document's cached copy to be removed
-     * (by this or another instance) before it is answered with an error saying that it is committed
-     * but not yet visible everywhere. A write is never acknowledged before that.
+     * How long, from its commit, a write may take to bring the cache up to date: its write-through,
+     * the invalidations that replace a failed one and the wait for another instance to remove its
+     * document's cached copy. Past it the write is answered with an error saying that it is committed
+     * but not yet visible everywhere; it is never acknowledged before that. Holders of near-cache
+     * leases may delay the answer by one lease more.
      */
     @WithDefault("2s")
     Duration writeVisibilityTimeout();

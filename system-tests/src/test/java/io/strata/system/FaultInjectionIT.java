@@ -81,10 +81,10 @@ class FaultInjectionIT {
 
     /**
      * The longest a write through a gateway cut off from Redis may take by the defaults before it is
-     * acknowledged or answered 503: its write-through (batch timeout, 500 ms), a quick and a repair
-     * invalidation (500 ms, then 1 s and the 250 ms replica wait), the wait for another instance's
-     * repair (write-visibility-timeout, 2 s, polled every 250 ms), then one near-cache lease (2 s) for
-     * holders it cannot hear: 6.5 s, and margin for this shared machine.
+     * acknowledged or answered 503: its write-through, a quick invalidation and the wait for another
+     * instance's repair share one deadline (write-visibility-timeout, 2 s after the commit), then one
+     * near-cache lease (2 s) for holders it cannot hear, after one Redis timeout to look them up:
+     * about 4.5 s, and margin for this shared machine.
      */
     private static final Duration CUT_OFF_WRITE_BOUND = Duration.ofSeconds(10);
 

@@ -129,15 +129,6 @@ public class Invalidations {
      * Removes the document's keys (all formats) and announces it to near caches, waiting for the
      * replica acknowledgements {@link #replicaAcks} asks for; true when done.
      */
-    Uni<Boolean> invalidate(String collection, String id, String writeId) {
-        return invalidate(
-                collection,
-                id,
-                writeId,
-                config.redis().timeout(),
-                config.redis().batchTimeout());
-    }
-
     private Uni<Boolean> invalidate(
             String collection, String id, String writeId, Duration timeout, Duration batchTimeout) {
         CacheKeys.Document document = keys.document(collection, id);
@@ -154,27 +145,34 @@ public class Invalidations {
     }
 
     /**
-     * Two attempts: a quick one (a connection that was just cut is usually replaced within
-     * milliseconds), then one with the repair timeout (a Redis that answers slowly still answers).
+     * One quick attempt (a connection that was just cut is usually replaced within milliseconds), cut
+     * short by the write's {@code deadline} ({@link System#nanoTime()}); false when it did not reach
+     * Redis. A slower attempt is the repair path's ({@link #awaitRepair}): its sweep retries with the
+     * repair timeout while the announcement sets the other instances to work at once, which matters
+     * when this instance is the one cut off from the master.
      */
-    Uni<Boolean> invalidateNow(String collection, String id, String writeId) {
-        Duration repair = config.redis().repairTimeout();
-        return invalidate(collection, id, writeId)
+    Uni<Boolean> invalidateNow(String collection, String id, String writeId, long deadline) {
+        Duration left = left(deadline);
+        if (left.isZero()) {
+            return Uni.createFrom().item(false);
+        }
+        return invalidate(
+                        collection,
+                        id,
+                        writeId,
+                        min(config.redis().timeout(), left),
+                        min(config.redis().batchTimeout(), left))
                 .onFailure()
-                .recoverWithItem(false)
-                .flatMap(done -> done
-                        ? Uni.createFrom().item(true)
-                        : invalidate(collection, id, writeId, repair, repair.plus(config.replicaAckTimeout()))
-                                .onFailure()
-                                .recoverWithItem(false));
+                .recoverWithItem(false);
     }
 
     /**
      * Neither the write-through nor a quick invalidation reached Redis: read the document from storage
      * here, tell every instance (each marks it and removes the keys when it can), and answer when the
-     * change is confirmed by any instance, or fail after {@code write-visibility-timeout}.
+     * change is confirmed by any instance, or fail at the write's {@code deadline}
+     * ({@link System#nanoTime()}, {@code write-visibility-timeout} after the write-through began).
      */
-    Uni<Void> awaitRepair(Change change) {
+    Uni<Void> awaitRepair(Change change, long deadline) {
         pending.add(change.collection(), change.id(), change.version());
         changes.announce(change)
                 .subscribe()
@@ -183,30 +181,45 @@ public class Invalidations {
                         failure -> LOG.infof(
                                 "announcement of %s/%s failed (%s); other instances find it in the change log",
                                 change.collection(), change.id(), failure));
-        long deadline = System.nanoTime() + config.writeVisibilityTimeout().toNanos();
         return confirmedBy(change, deadline);
     }
 
+    /** Polls the change log until the change is confirmed; neither the pause nor the poll runs past {@code deadline}. */
     private Uni<Void> confirmedBy(Change change, long deadline) {
+        Duration left = left(deadline);
+        if (left.isZero()) {
+            return Uni.createFrom()
+                    .failure(new io.strata.cache.WriteNotVisibleException(
+                            change.collection(), change.id(), change.version()));
+        }
         return Uni.createFrom()
                 .voidItem()
                 .onItem()
                 .delayIt()
-                .by(config.invalidationRetryInterval())
-                .flatMap(ignored -> changes.pending(change))
+                .by(min(config.invalidationRetryInterval(), left))
+                .flatMap(ignored -> {
+                    Duration poll = left(deadline);
+                    return poll.isZero()
+                            ? Uni.createFrom().item(true)
+                            : changes.pending(change).ifNoItem().after(poll).recoverWithItem(true);
+                })
                 .onFailure()
                 .recoverWithItem(true)
-                .flatMap(stillPending -> {
-                    if (!stillPending) {
-                        return Uni.createFrom().voidItem();
-                    }
-                    if (System.nanoTime() > deadline) {
-                        return Uni.createFrom()
-                                .failure(new io.strata.cache.WriteNotVisibleException(
-                                        change.collection(), change.id(), change.version()));
-                    }
-                    return confirmedBy(change, deadline);
-                });
+                .flatMap(stillPending -> stillPending
+                        ? confirmedBy(change, deadline)
+                        : Uni.createFrom().voidItem());
+    }
+
+    /**
+     * Whole milliseconds left until {@code deadline} ({@link System#nanoTime()}), never negative: zero
+     * when less than one is left, since no timer can be set for less.
+     */
+    private static Duration left(long deadline) {
+        return Duration.ofMillis(Math.max(0, (deadline - System.nanoTime()) / 1_000_000));
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     /**

@@ -28,10 +28,12 @@ import io.vertx.mutiny.redis.client.Request;
  * entry up to the new version) or an invalidation (which removes the entry and the token) &mdash; with
  * a replica's acknowledgement whenever the master has a replica, so that a failover cannot undo it.
  * When neither reaches Redis from here, the write waits until another instance has removed the
- * document's keys and confirmed the change ({@link Invalidations#awaitRepair}); past
- * {@code write-visibility-timeout} it fails with {@link io.strata.cache.WriteNotVisibleException}
- * instead of being acknowledged. Then every instance holding a near-cache lease must have dropped the
- * document, or its lease run out ({@link NearReads#awaitHolders}). This instance's near cache drops
+ * document's keys and confirmed the change ({@link Invalidations#awaitRepair}). One deadline,
+ * {@code write-visibility-timeout} after the write-through began, bounds all of that (the write-through,
+ * a quick invalidation and the wait for a repair): past it the write fails with
+ * {@link io.strata.cache.WriteNotVisibleException} instead of being acknowledged. Then every instance
+ * holding a near-cache lease must have dropped the document, or its lease run out
+ * ({@link NearReads#awaitHolders}): at most one lease more. This instance's near cache drops
  * the document before the write-through and again right before the acknowledgement, so that a read
  * racing with the write cannot put the old version back in between.
  */
@@ -71,6 +73,7 @@ public class WriteThrough {
         near.invalidateLocally(write.collection(), write.id());
         Change change = new Change(write.collection(), write.id(), write.version());
         String writeId = near.newWriteId();
+        long deadline = System.nanoTime() + config.writeVisibilityTimeout().toNanos();
         return hooks.runBeforeWriteThrough(write.collection(), write.id())
                 .flatMap(ready -> send(write, writeId))
                 .onItemOrFailure()
@@ -86,7 +89,7 @@ public class WriteThrough {
                     metrics.writeThroughFailures.increment();
                     // often a new connection succeeds where the write-through's failed
                     return invalidations
-                            .invalidateNow(write.collection(), write.id(), writeId)
+                            .invalidateNow(write.collection(), write.id(), writeId, deadline)
                             .flatMap(invalidated -> {
                                 if (invalidated) {
                                     invalidations.confirmLater(change);
@@ -99,7 +102,7 @@ public class WriteThrough {
                                         write.version(),
                                         failure == null ? "too few replicas acknowledged" : failure.toString());
                                 return invalidations
-                                        .awaitRepair(change)
+                                        .awaitRepair(change, deadline)
                                         .call(() ->
                                                 near.publishAndAwaitHolders(write.collection(), write.id(), writeId));
                             });
