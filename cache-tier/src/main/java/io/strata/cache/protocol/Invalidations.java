@@ -147,9 +147,9 @@ public class Invalidations {
     /**
      * One quick attempt (a connection that was just cut is usually replaced within milliseconds), cut
      * short by the write's {@code deadline} ({@link System#nanoTime()}); false when it did not reach
-     * Redis. A slower attempt is the repair path's ({@link #awaitRepair}): its sweep retries with the
-     * repair timeout while the announcement sets the other instances to work at once, which matters
-     * when this instance is the one cut off from the master.
+     * Redis. The slower attempt, with the repair timeout, belongs to the repair path
+     * ({@link #awaitRepair}), which runs it while its announcement sets the other instances to work:
+     * that matters when this instance is the one cut off from the master.
      */
     Uni<Boolean> invalidateNow(String collection, String id, String writeId, long deadline) {
         Duration left = left(deadline);
@@ -168,12 +168,13 @@ public class Invalidations {
 
     /**
      * Neither the write-through nor a quick invalidation reached Redis: read the document from storage
-     * here, tell every instance (each marks it and removes the keys when it can), and answer when the
-     * change is confirmed by any instance, or fail at the write's {@code deadline}
-     * ({@link System#nanoTime()}, {@code write-visibility-timeout} after the write-through began).
+     * here, tell every instance (each marks it and removes the keys when it can), and answer when this
+     * instance's own repair attempt (with the repair timeout: a slow Redis still answers) reaches
+     * Redis or the change is confirmed by any instance, or fail at the write's {@code deadline}
+     * ({@link System#nanoTime()}, {@code write-visibility-timeout} after the commit).
      */
     Uni<Void> awaitRepair(Change change, long deadline) {
-        pending.add(change.collection(), change.id(), change.version());
+        PendingInvalidations.Mark mark = pending.add(change.collection(), change.id(), change.version());
         changes.announce(change)
                 .subscribe()
                 .with(
@@ -181,7 +182,38 @@ public class Invalidations {
                         failure -> LOG.infof(
                                 "announcement of %s/%s failed (%s); other instances find it in the change log",
                                 change.collection(), change.id(), failure));
-        return confirmedBy(change, deadline);
+        return Uni.combine()
+                .any()
+                .of(repairedHere(change, mark, deadline), confirmedBy(change, deadline))
+                .replaceWithVoid();
+    }
+
+    /**
+     * This instance's repair of {@code change}, at once rather than at the next sweep, with the repair
+     * timeout cut at {@code deadline}: completes only if it reached Redis (otherwise the sweep and the
+     * other instances carry on).
+     */
+    private Uni<Void> repairedHere(Change change, PendingInvalidations.Mark mark, long deadline) {
+        Duration left = left(deadline);
+        if (left.isZero()) {
+            return Uni.createFrom().nothing();
+        }
+        Duration repair = config.redis().repairTimeout();
+        return invalidate(
+                        change.collection(),
+                        change.id(),
+                        "-",
+                        min(repair, left),
+                        min(repair.plus(config.replicaAckTimeout()), left))
+                .onFailure()
+                .recoverWithItem(false)
+                .flatMap(done -> {
+                    if (!done) {
+                        return Uni.createFrom().nothing();
+                    }
+                    repaired(new PendingInvalidations.Key(change.collection(), change.id()), mark);
+                    return Uni.createFrom().voidItem();
+                });
     }
 
     /** Polls the change log until the change is confirmed; neither the pause nor the poll runs past {@code deadline}. */
@@ -235,6 +267,19 @@ public class Invalidations {
                 .with(ok -> {}, failure -> LOG.debugf("announcement of %s/%s failed: %s", collection, id, failure));
     }
 
+    /** The document's keys were removed while it was marked {@code mark}: resolve that mark and confirm its change. */
+    private void repaired(PendingInvalidations.Key key, PendingInvalidations.Mark mark) {
+        if (watched.containsKey(key)) {
+            // the write may still commit: keep reading storage until its change is known
+            return;
+        }
+        pending.resolved(key, mark);
+        if (mark.version() > 0) {
+            confirmLater(new Change(key.collection(), key.id(), mark.version()));
+        }
+        LOG.debugf("cache entry of %s/%s invalidated after a failed write-through", key.collection(), key.id());
+    }
+
     /** The listener was (re)connected: announcements may have been missed, so take up every unconfirmed change. */
     private void catchUp() {
         scan(Duration.ZERO, null);
@@ -250,23 +295,9 @@ public class Invalidations {
                     .subscribe()
                     .with(
                             ok -> {
-                                if (!ok) {
-                                    return;
+                                if (ok) {
+                                    repaired(key, mark.getValue());
                                 }
-                                if (watched.containsKey(key)) {
-                                    // the write may still commit: keep reading storage until its change is known
-                                    return;
-                                }
-                                pending.resolved(key, mark.getValue());
-                                if (mark.getValue().version() > 0) {
-                                    confirmLater(new Change(
-                                            key.collection(),
-                                            key.id(),
-                                            mark.getValue().version()));
-                                }
-                                LOG.debugf(
-                                        "cache entry of %s/%s invalidated after a failed write-through",
-                                        key.collection(), key.id());
                             },
                             failure -> LOG.debugf(
                                     "invalidation of %s/%s still pending: %s", key.collection(), key.id(), failure));

@@ -23,8 +23,9 @@ public final class PendingInvalidations {
     private final Map<Key, Mark> pending = new ConcurrentHashMap<>();
     private final AtomicLong generations = new AtomicLong();
 
-    public void add(String collection, String id, long version) {
-        pending.merge(
+    /** Marks the document pending (again); the mark it now has, to resolve only that one. */
+    public Mark add(String collection, String id, long version) {
+        return pending.merge(
                 new Key(collection, id),
                 new Mark(generations.incrementAndGet(), version),
                 (old, next) -> new Mark(next.generation(), Math.max(old.version(), next.version())));
