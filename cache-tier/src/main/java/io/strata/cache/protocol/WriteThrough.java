@@ -29,7 +29,7 @@ import io.vertx.mutiny.redis.client.Request;
  * a replica's acknowledgement whenever the master has a replica, so that a failover cannot undo it.
  * When neither reaches Redis from here, the write waits until another instance has removed the
  * document's keys and confirmed the change ({@link Invalidations#awaitRepair}). One deadline,
- * {@code write-visibility-timeout} after the write-through began, bounds all of that (the write-through,
+ * {@code write-visibility-timeout} after the commit (when this runs), bounds all of that (the write-through,
  * a quick invalidation and the wait for a repair): past it the write fails with
  * {@link io.strata.cache.WriteNotVisibleException} instead of being acknowledged. Then every instance
  * holding a near-cache lease must have dropped the document, or its lease run out
