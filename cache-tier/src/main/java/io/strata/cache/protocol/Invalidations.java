@@ -152,16 +152,23 @@ public class Invalidations {
      * that matters when this instance is the one cut off from the master.
      */
     Uni<Boolean> invalidateNow(String collection, String id, String writeId, long deadline) {
+        return invalidateWithin(
+                collection,
+                id,
+                writeId,
+                config.redis().timeout(),
+                config.redis().batchTimeout(),
+                deadline);
+    }
+
+    /** An invalidation whose timeouts are cut at {@code deadline}; false when it did not reach Redis (or no time was left). */
+    private Uni<Boolean> invalidateWithin(
+            String collection, String id, String writeId, Duration timeout, Duration batchTimeout, long deadline) {
         Duration left = left(deadline);
         if (left.isZero()) {
             return Uni.createFrom().item(false);
         }
-        return invalidate(
-                        collection,
-                        id,
-                        writeId,
-                        min(config.redis().timeout(), left),
-                        min(config.redis().batchTimeout(), left))
+        return invalidate(collection, id, writeId, min(timeout, left), min(batchTimeout, left))
                 .onFailure()
                 .recoverWithItem(false);
     }
@@ -194,19 +201,14 @@ public class Invalidations {
      * other instances carry on).
      */
     private Uni<Void> repairedHere(Change change, PendingInvalidations.Mark mark, long deadline) {
-        Duration left = left(deadline);
-        if (left.isZero()) {
-            return Uni.createFrom().nothing();
-        }
         Duration repair = config.redis().repairTimeout();
-        return invalidate(
+        return invalidateWithin(
                         change.collection(),
                         change.id(),
                         "-",
-                        min(repair, left),
-                        min(repair.plus(config.replicaAckTimeout()), left))
-                .onFailure()
-                .recoverWithItem(false)
+                        repair,
+                        repair.plus(config.replicaAckTimeout()),
+                        deadline)
                 .flatMap(done -> {
                     if (!done) {
                         return Uni.createFrom().nothing();

@@ -3,7 +3,13 @@ package io.strata.gateway.rest;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -625,7 +631,7 @@ public class DocumentResource {
      * unprocessed, with every document after it.
      */
     private static BatchLookup joined(List<String> ids, BatchLookup first, BatchLookup rest, long left) {
-        java.util.Map<String, Document> found = new java.util.HashMap<>();
+        Map<String, Document> found = new HashMap<>();
         first.found().forEach(document -> found.put(document.id(), document));
         long room = left;
         for (Document document : rest.found()) {
@@ -635,11 +641,10 @@ public class DocumentResource {
             room -= document.body().length;
             found.put(document.id(), document);
         }
-        java.util.Set<String> missing = new java.util.HashSet<>(first.missing());
+        Set<String> missing = new HashSet<>(first.missing());
         missing.addAll(rest.missing());
-        BatchLookup joined =
-                new BatchLookup(new java.util.ArrayList<>(), new java.util.ArrayList<>(), new java.util.ArrayList<>());
-        for (String id : new java.util.LinkedHashSet<>(ids)) {
+        BatchLookup joined = new BatchLookup(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        for (String id : new LinkedHashSet<>(ids)) {
             Document document = found.get(id);
             if (document != null) {
                 joined.found().add(document);
